@@ -1,0 +1,37 @@
+"""Shared by the plan benchmarks: an initialised copy of terraform/ planned against the provider double
+(or the real provider with CONGRESS_TF_TEST_PROVIDER=real), the same way the test suite does."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+
+
+class Workspace:
+    def __init__(self):
+        from congress_tf.terraform import find_terraform
+
+        self.root = Path(tempfile.mkdtemp(prefix="congress-tf-bench-"))
+        for name in ("terraform", "cloudinit"):
+            shutil.copytree(REPO / name, self.root / name, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*"))
+        self.binary = str(find_terraform().path)
+        self.env = {**os.environ, "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"}
+        if os.environ.get("CONGRESS_TF_TEST_PROVIDER", "double") == "double":
+            from provider_double import install
+
+            self.env["TF_CLI_CONFIG_FILE"] = str(install(self.root / "provider"))
+        self.run("init")
+
+    def run(self, *args: str) -> str:
+        cmd = [self.binary, f"-chdir={self.root / 'terraform'}", *args]
+        return subprocess.run(cmd, env=self.env, check=True, capture_output=True, text=True).stdout
+
+    def close(self):
+        shutil.rmtree(self.root, ignore_errors=True)

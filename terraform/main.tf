@@ -1,0 +1,161 @@
+locals {
+  cidr = var.network.cidr
+
+  # The one place that decides every node's name, address and Congress node id.
+  # Hosts .10-.199 are ours; the subnet's allocation pool starts at .200.
+  host = { vip = 10, database = 11, rabbitmq = 12, datasource = 20, haproxy = 30, policy_engine = 100 }
+
+  api_vip = cidrhost(local.cidr, local.host.vip)
+
+  policy_engines = {
+    for i in range(var.policy_engine_count) : "${var.name_prefix}-pe-${i}" => {
+      role = "policy_engine", ip = cidrhost(local.cidr, local.host.policy_engine + i), node_id = "pe-${i}"
+    }
+  }
+  # Both VMs of the Pacemaker pair may run the one datasource node, so they share its id.
+  datasource_nodes = {
+    for i in range(2) : "${var.name_prefix}-ds-${i}" => {
+      role = "datasource", ip = cidrhost(local.cidr, local.host.datasource + i), node_id = "datasource-node"
+    }
+  }
+  backing_nodes = {
+    for name, node in {
+      "${var.name_prefix}-db" = { ip = cidrhost(local.cidr, local.host.database), services = ["mariadb"], wanted = var.external_database == null }
+      "${var.name_prefix}-mq" = { ip = cidrhost(local.cidr, local.host.rabbitmq), services = ["rabbitmq"], wanted = var.external_rabbitmq == null }
+    } : name => { role = "backing", ip = node.ip, services = node.services } if node.wanted
+  }
+  haproxy_nodes = {
+    for i in range(var.lb_provider == "haproxy" ? 2 : 0) : "${var.name_prefix}-lb-${i}" => {
+      role = "haproxy", ip = cidrhost(local.cidr, local.host.haproxy + i)
+    }
+  }
+  nodes = merge(local.policy_engines, local.datasource_nodes, local.backing_nodes, local.haproxy_nodes)
+
+  database = {
+    host = var.external_database != null ? var.external_database.host : cidrhost(local.cidr, local.host.database)
+    port = var.external_database != null ? var.external_database.port : 3306
+    name = "congress"
+    user = "congress"
+  }
+  rabbitmq = {
+    host  = var.external_rabbitmq != null ? var.external_rabbitmq.host : cidrhost(local.cidr, local.host.rabbitmq)
+    port  = var.external_rabbitmq != null ? var.external_rabbitmq.port : 5672
+    user  = "congress"
+    vhost = "/congress"
+  }
+
+  vm = {
+    for role in ["policy_engine", "datasource", "backing", "haproxy"] : role => {
+      image_id   = var.image_id
+      flavor_id  = coalesce(var.flavor_ids[role], var.flavor_ids.default)
+      key_pair   = var.key_pair
+      network_id = module.network.network_id
+      subnet_id  = module.network.subnet_id
+    }
+  }
+  user_data = module.userdata.user_data
+  sg        = module.network.security_group_ids
+}
+
+module "network" {
+  source = "./modules/network"
+
+  name_prefix          = var.name_prefix
+  cidr                 = local.cidr
+  existing             = var.network.existing_network_id == null ? null : { network_id = var.network.existing_network_id, subnet_id = var.network.existing_subnet_id }
+  external_network_id  = var.network.external_network_id
+  dns_nameservers      = var.network.dns_nameservers
+  allocation_pool      = { start = cidrhost(local.cidr, 200), end = cidrhost(local.cidr, -2) }
+  api_port             = var.api_port
+  allowed_client_cidrs = var.allowed_client_cidrs
+  admin_cidrs          = var.admin_cidrs
+}
+
+module "userdata" {
+  source = "./modules/userdata"
+
+  nodes       = local.nodes
+  subnet_cidr = local.cidr
+  api         = { vip = local.api_vip, port = var.api_port }
+  database    = local.database
+  rabbitmq    = local.rabbitmq
+  congress = {
+    auth_strategy               = var.auth_strategy
+    keystone                    = { for key, value in var.keystone : key => value if value != null }
+    datasource_sync_period      = var.datasource_sync_period
+    install_source              = var.congress_install.source
+    install_url                 = var.congress_install.url
+    datasource_monitor_interval = var.datasource_monitor.interval_s
+    datasource_monitor_timeout  = var.datasource_monitor.timeout_s
+  }
+  haproxy = {
+    check_interval_ms = var.health_check.interval_s * 1000
+    fall              = var.health_check.fall
+    rise              = var.health_check.rise
+    vrrp_router_id    = 51
+  }
+  fencing             = var.fencing
+  secrets             = var.secrets
+  ssh_authorized_keys = var.ssh_authorized_keys
+}
+
+module "backing" {
+  source = "./modules/nodes"
+
+  role               = "backing"
+  nodes              = { for name, node in local.backing_nodes : name => { ip = node.ip, user_data = local.user_data[name] } }
+  vm                 = local.vm.backing
+  security_group_ids = [local.sg.backing, local.sg.ssh]
+}
+
+module "datasource" {
+  source = "./modules/nodes"
+
+  role               = "datasource"
+  nodes              = { for name, node in local.datasource_nodes : name => { ip = node.ip, user_data = local.user_data[name] } }
+  vm                 = local.vm.datasource
+  security_group_ids = [local.sg.datasource, local.sg.ssh]
+  server_group       = { name = "${var.name_prefix}-datasource", policy = var.server_group_policy }
+}
+
+module "policy_engine" {
+  source = "./modules/nodes"
+
+  role               = "policy_engine"
+  nodes              = { for name, node in local.policy_engines : name => { ip = node.ip, user_data = local.user_data[name] } }
+  vm                 = local.vm.policy_engine
+  security_group_ids = [local.sg.policy_engine, local.sg.ssh]
+  server_group       = { name = "${var.name_prefix}-policy-engine", policy = var.server_group_policy }
+}
+
+module "lb_octavia" {
+  source = "./modules/lb_octavia"
+  count  = var.lb_provider == "octavia" ? 1 : 0
+
+  name                 = "${var.name_prefix}-api"
+  subnet_id            = module.network.subnet_id
+  vip_address          = local.api_vip
+  api_port             = var.api_port
+  member_addresses     = { for name, node in local.policy_engines : name => node.ip }
+  persistence          = var.lb_persistence
+  allowed_client_cidrs = var.allowed_client_cidrs
+  floating_ip_pool     = var.floating_ip_pool
+  health_check = {
+    delay       = var.health_check.interval_s
+    timeout     = var.health_check.timeout_s
+    max_retries = var.health_check.fall
+  }
+}
+
+module "lb_haproxy" {
+  source = "./modules/lb_haproxy"
+  count  = var.lb_provider == "haproxy" ? 1 : 0
+
+  name                = var.name_prefix
+  nodes               = { for name, node in local.haproxy_nodes : name => { ip = node.ip, user_data = local.user_data[name] } }
+  vm                  = local.vm.haproxy
+  security_group_ids  = [local.sg.haproxy, local.sg.ssh]
+  vip_address         = local.api_vip
+  server_group_policy = var.server_group_policy
+  floating_ip_pool    = var.floating_ip_pool
+}

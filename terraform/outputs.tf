@@ -1,0 +1,38 @@
+output "api_vip" {
+  description = "The API VIP on the cluster subnet (Octavia VIP or keepalived VIP)."
+  value       = local.api_vip
+
+  precondition {
+    condition     = var.auth_strategy != "keystone" || (var.keystone.auth_url != null && length(nonsensitive(var.secrets.keystone_password)) >= 16)
+    error_message = "auth_strategy keystone needs keystone.auth_url and secrets.keystone_password (at least 16 characters); use auth_strategy noauth for labs."
+  }
+}
+
+output "api_url" {
+  description = "URL of the Congress API through the VIP."
+  value       = "http://${local.api_vip}:${var.api_port}/"
+}
+
+output "api_floating_ip" {
+  description = "Floating IP of the API VIP, or null."
+  value       = one(concat(module.lb_octavia[*].floating_ip, module.lb_haproxy[*].floating_ip))
+}
+
+output "nodes" {
+  description = "Every node by role: name => fixed IP."
+  value = {
+    for role in ["policy_engine", "datasource", "backing", "haproxy"] :
+    role => { for name, node in local.nodes : name => node.ip if node.role == role }
+  }
+}
+
+output "node_ids" {
+  description = "Congress node id by node name (policy engines and the datasource pair)."
+  value       = { for name, node in local.nodes : name => node.node_id if try(node.node_id, null) != null }
+}
+
+output "cloud_init" {
+  description = "The rendered #cloud-config each VM receives, by node name."
+  value       = module.userdata.user_data
+  sensitive   = true
+}

@@ -1,0 +1,326 @@
+# --- Cloud access ---------------------------------------------------------
+
+variable "cloud" {
+  description = "Name of a clouds.yaml entry (as OS_CLOUD); null to use var.auth or OS_* variables."
+  type        = string
+  default     = null
+}
+
+variable "auth" {
+  description = "Explicit OpenStack credentials; every field may stay null to use var.cloud or OS_* variables."
+  type = object({
+    auth_url            = optional(string)
+    region              = optional(string)
+    user_name           = optional(string)
+    password            = optional(string)
+    project_name        = optional(string)
+    user_domain_name    = optional(string, "Default")
+    project_domain_name = optional(string, "Default")
+  })
+  default   = {}
+  nullable  = false
+  sensitive = true
+}
+
+# --- What the VMs boot ----------------------------------------------------
+
+variable "name_prefix" {
+  description = "Prefix of every resource name."
+  type        = string
+  default     = "congress"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{0,30}$", var.name_prefix))
+    error_message = "name_prefix must start with a lowercase letter and hold only a-z, 0-9 and '-', at most 31 characters."
+  }
+}
+
+variable "image_id" {
+  description = "Glance image ID of a Debian 12 cloud image."
+  type        = string
+}
+
+variable "flavor_ids" {
+  description = "Nova flavor ID per role; `default` serves every role not named."
+  type = object({
+    default       = string
+    policy_engine = optional(string)
+    datasource    = optional(string)
+    backing       = optional(string)
+    haproxy       = optional(string)
+  })
+}
+
+variable "key_pair" {
+  description = "Nova key pair name for SSH, or null."
+  type        = string
+  default     = null
+}
+
+variable "ssh_authorized_keys" {
+  description = "Public keys added to the default user of every VM."
+  type        = list(string)
+  default     = []
+  nullable    = false
+}
+
+# --- Network ---------------------------------------------------------------
+
+variable "network" {
+  description = "The cluster subnet's CIDR; with existing_network_id and existing_subnet_id, the subnet to use instead of creating one. Nodes take fixed hosts .10-.199 of it; Neutron allocates from .200 up."
+  type = object({
+    cidr                = string
+    existing_network_id = optional(string)
+    existing_subnet_id  = optional(string)
+    external_network_id = optional(string)
+    dns_nameservers     = optional(list(string), [])
+  })
+
+  validation {
+    condition     = can(cidrhost(var.network.cidr, 0)) && can(regex("^[0-9.]+/[0-9]+$", var.network.cidr))
+    error_message = "network.cidr must be an IPv4 CIDR such as 10.20.0.0/24."
+  }
+  validation {
+    condition     = !can(cidrhost(var.network.cidr, 0)) || try(tonumber(split("/", var.network.cidr)[1]) <= 24, false)
+    error_message = "network.cidr must be a /24 or larger: nodes use hosts .10 to .199 and Neutron allocates from .200."
+  }
+  validation {
+    condition     = (var.network.existing_network_id == null) == (var.network.existing_subnet_id == null)
+    error_message = "network.existing_network_id and network.existing_subnet_id go together: give both or neither."
+  }
+}
+
+variable "admin_cidrs" {
+  description = "CIDRs allowed to SSH to every node and to reach each policy engine's API directly."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for cidr in var.admin_cidrs : can(cidrhost(cidr, 0))])
+    error_message = "admin_cidrs must hold only CIDRs such as 192.0.2.0/24."
+  }
+}
+
+variable "allowed_client_cidrs" {
+  description = "CIDRs allowed to reach the API on the load balancer."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for cidr in var.allowed_client_cidrs : can(cidrhost(cidr, 0))])
+    error_message = "allowed_client_cidrs must hold only CIDRs such as 0.0.0.0/0 or 192.0.2.0/24."
+  }
+}
+
+# --- Topology --------------------------------------------------------------
+
+variable "policy_engine_count" {
+  description = "Number of API + policy-engine nodes (the HA guide asks for at least 2)."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.policy_engine_count >= 2 && var.policy_engine_count <= 64 && floor(var.policy_engine_count) == var.policy_engine_count
+    error_message = "policy_engine_count must be a whole number from 2 to 64."
+  }
+}
+
+variable "server_group_policy" {
+  description = "Nova server group policy spreading policy engines, the datasource pair and the HAProxy pair."
+  type        = string
+  default     = "anti-affinity"
+
+  validation {
+    condition     = contains(["anti-affinity", "soft-anti-affinity"], var.server_group_policy)
+    error_message = "server_group_policy must be anti-affinity or soft-anti-affinity."
+  }
+}
+
+variable "external_database" {
+  description = "An existing MariaDB/MySQL server (host, port) to use instead of a backing VM, or null."
+  type = object({
+    host = string
+    port = optional(number, 3306)
+  })
+  default = null
+}
+
+variable "external_rabbitmq" {
+  description = "An existing RabbitMQ broker (host, port) to use instead of a backing VM, or null."
+  type = object({
+    host = string
+    port = optional(number, 5672)
+  })
+  default = null
+}
+
+# --- Load balancer ---------------------------------------------------------
+
+variable "lb_provider" {
+  description = "octavia (an Octavia load balancer) or haproxy (two HAProxy + keepalived VMs, for clouds without Octavia)."
+  type        = string
+  default     = "octavia"
+
+  validation {
+    condition     = contains(["octavia", "haproxy"], var.lb_provider)
+    error_message = "lb_provider must be octavia or haproxy."
+  }
+}
+
+variable "api_port" {
+  description = "TCP port of the Congress API on the nodes and on the load balancer."
+  type        = number
+  default     = 1789
+
+  validation {
+    condition     = var.api_port >= 1 && var.api_port <= 65535 && floor(var.api_port) == var.api_port
+    error_message = "api_port must be a whole number from 1 to 65535."
+  }
+}
+
+variable "lb_persistence" {
+  description = "Sticky sessions: SOURCE_IP (the HA guide's recommendation) or HTTP_COOKIE."
+  type        = string
+  default     = "SOURCE_IP"
+
+  validation {
+    condition     = contains(["SOURCE_IP", "HTTP_COOKIE"], var.lb_persistence)
+    error_message = "lb_persistence must be SOURCE_IP or HTTP_COOKIE."
+  }
+}
+
+variable "floating_ip_pool" {
+  description = "External network name to take a floating IP for the API VIP from, or null for none."
+  type        = string
+  default     = null
+}
+
+variable "health_check" {
+  description = "Load balancer health checks of GET / on each policy engine: seconds between checks, timeout, failures before a node is out."
+  type = object({
+    interval_s = optional(number, 2)
+    timeout_s  = optional(number, 2)
+    fall       = optional(number, 2)
+    rise       = optional(number, 2)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = var.health_check.interval_s >= 1 && var.health_check.timeout_s >= 1 && var.health_check.timeout_s <= var.health_check.interval_s && var.health_check.fall >= 1 && var.health_check.rise >= 1
+    error_message = "health_check needs interval_s >= 1, 1 <= timeout_s <= interval_s, fall >= 1 and rise >= 1."
+  }
+}
+
+# --- Congress --------------------------------------------------------------
+
+variable "auth_strategy" {
+  description = "Congress API authentication: keystone, or noauth for labs."
+  type        = string
+  default     = "keystone"
+
+  validation {
+    condition     = contains(["keystone", "noauth"], var.auth_strategy)
+    error_message = "auth_strategy must be keystone or noauth."
+  }
+}
+
+variable "keystone" {
+  description = "[keystone_authtoken] settings of the congress service user (auth_strategy = keystone)."
+  type = object({
+    auth_url             = optional(string)
+    www_authenticate_uri = optional(string)
+    region_name          = optional(string, "RegionOne")
+    project_name         = optional(string, "service")
+    project_domain_name  = optional(string, "Default")
+    user_domain_name     = optional(string, "Default")
+    username             = optional(string, "congress")
+  })
+  default  = {}
+  nullable = false
+}
+
+variable "datasource_sync_period" {
+  description = "Seconds between a policy engine's synchronisations with the database (Congress option datasource_sync_period)."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.datasource_sync_period >= 1 && var.datasource_sync_period <= 3600
+    error_message = "datasource_sync_period must be from 1 to 3600 seconds."
+  }
+}
+
+variable "datasource_monitor" {
+  description = "Pacemaker monitor of the ds-node resource: interval and timeout in seconds (the HA guide uses 30/30)."
+  type = object({
+    interval_s = optional(number, 10)
+    timeout_s  = optional(number, 30)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = var.datasource_monitor.interval_s >= 1 && var.datasource_monitor.timeout_s >= 1
+    error_message = "datasource_monitor.interval_s and timeout_s must be at least 1 second."
+  }
+}
+
+variable "congress_install" {
+  description = "Where VMs get Congress: source index (a package index URL; default PyPI), wheelhouse (a URL of wheels) or preinstalled (a golden image; install skipped, version checked)."
+  type = object({
+    source = optional(string, "index")
+    url    = optional(string, "https://pypi.org/simple")
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = contains(["index", "wheelhouse", "preinstalled"], var.congress_install.source)
+    error_message = "congress_install.source must be index, wheelhouse or preinstalled."
+  }
+}
+
+variable "fencing" {
+  description = "fence_openstack credentials for the datasource pair; null disables STONITH (logged on the nodes)."
+  type = object({
+    auth_url            = string
+    region_name         = optional(string, "RegionOne")
+    username            = string
+    project_name        = string
+    user_domain_name    = optional(string, "Default")
+    project_domain_name = optional(string, "Default")
+  })
+  default = null
+}
+
+# --- Secrets ---------------------------------------------------------------
+
+variable "secrets" {
+  description = "Every secret the deployment uses, each at least 16 characters (the CLI generates them). keystone_password and fencing_password may be empty when unused."
+  type = object({
+    db_password       = string
+    rabbit_password   = string
+    cluster_auth_key  = string
+    vrrp_password     = string
+    keystone_password = optional(string, "")
+    fencing_password  = optional(string, "")
+  })
+  sensitive = true
+
+  validation {
+    condition = alltrue([for name in ["db_password", "rabbit_password", "cluster_auth_key", "vrrp_password"] :
+    length(var.secrets[name]) >= 16])
+    error_message = "secrets.db_password, rabbit_password, cluster_auth_key and vrrp_password must each be at least 16 characters."
+  }
+  validation {
+    condition     = alltrue([for value in values(var.secrets) : length(value) == 0 || length(value) >= 16])
+    error_message = "secrets.keystone_password and fencing_password must be empty or at least 16 characters."
+  }
+  validation {
+    condition     = alltrue([for value in values(var.secrets) : can(regex("^[A-Za-z0-9._~-]*$", value))])
+    error_message = "secrets may hold only A-Z, a-z, 0-9 and . _ ~ - (they go into URLs and config files unquoted)."
+  }
+}
