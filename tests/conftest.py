@@ -96,21 +96,20 @@ def workspace(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def terraform(workspace, terraform_binary, terraform_env, tmp_path_factory):
     """terraform(tfdir) -> an initialised tftest.TerraformTest; init runs once per directory per session."""
-    initialised: dict[Path, tftest.TerraformTest] = {}
+    initialised: dict[Path, tftest.TerraformTest] = {}  # by the tfdir asked for
 
     def get(tfdir: Path | str = "terraform") -> tftest.TerraformTest:
-        tfdir = Path(tfdir)
-        if not tfdir.is_absolute():
-            tfdir = workspace / tfdir
-        elif not tfdir.is_relative_to(workspace):
-            copy = tmp_path_factory.mktemp(tfdir.name) / tfdir.name
-            shutil.copytree(tfdir, copy, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*"))
-            tfdir = copy
-        if tfdir not in initialised:
-            tf = tftest.TerraformTest(str(tfdir), binary=terraform_binary, env=terraform_env)
+        key = Path(tfdir)
+        if key not in initialised:
+            if not key.is_absolute():
+                workdir = workspace / key
+            else:
+                workdir = tmp_path_factory.mktemp(key.name) / key.name
+                shutil.copytree(key, workdir, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*"))
+            tf = tftest.TerraformTest(str(workdir), binary=terraform_binary, env=terraform_env)
             tf.setup(cleanup_on_exit=False)
-            initialised[tfdir] = tf
-        return initialised[tfdir]
+            initialised[key] = tf
+        return initialised[key]
 
     return get
 
