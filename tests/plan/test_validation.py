@@ -18,7 +18,8 @@ def plan_error(plan):
     def run(**overrides) -> str:
         with pytest.raises(tftest.TerraformTestError) as failure:
             plan(var_file=MINIMAL, **overrides)
-        return " ".join(str(failure.value).split())  # Terraform wraps long messages
+        # Terraform wraps long messages: compare with whitespace collapsed.
+        return " ".join(" ".join(map(str, failure.value.args)).split())
 
     return run
 
