@@ -138,3 +138,12 @@ def plan(terraform, tmp_path_factory):
 def example_plans(plan) -> dict[str, Plan]:
     """Plan of every example under examples/, keyed by the example's name (planned once per session)."""
     return {name: plan(var_file=example_tfvars(name)) for name in EXAMPLES}
+
+
+@pytest.fixture(scope="session")
+def congress_venv(tmp_path_factory):
+    """A venv with the pinned Congress runtime + shim, made by cloudinit/scripts/install-congress.sh
+    exactly as a VM makes /opt/congress (once per session)."""
+    from congress_runtime import install_congress_venv
+
+    return install_congress_venv(tmp_path_factory.mktemp("congress-runtime") / "venv")
