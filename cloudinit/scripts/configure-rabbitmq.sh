@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# configure-rabbitmq.sh: RabbitMQ with the Congress vhost and user (password from
+# /etc/congress-tf/rabbitmq-password, passed on stdin, never on a command line), full
+# permissions on that vhost only, and the default guest user deleted. Idempotent.
+set -euo pipefail
+PROG=configure-rabbitmq
+# shellcheck source=congress-tf-lib.sh
+. "$(dirname "$0")/congress-tf-lib.sh"
+load_settings
+
+PASSWORD_FILE=/etc/congress-tf/rabbitmq-password
+[ -s "$PASSWORD_FILE" ] || die "$PASSWORD_FILE missing"
+
+systemctl enable --now rabbitmq-server.service
+rabbit_up() { rabbitmqctl --quiet await_startup --timeout 10 >/dev/null 2>&1; }
+wait_until "RabbitMQ on this node" "$GATE_TIMEOUT_S" rabbit_up
+
+if rabbitmqctl --quiet list_vhosts --no-table-headers | grep -qxF "$RABBIT_VHOST"; then
+    log "vhost $RABBIT_VHOST exists"
+else
+    rabbitmqctl --quiet add_vhost "$RABBIT_VHOST"
+    log "vhost $RABBIT_VHOST added"
+fi
+
+users=$(rabbitmqctl --quiet list_users --no-table-headers | cut -f 1)
+if grep -qxF "$RABBIT_USER" <<<"$users"; then
+    rabbitmqctl --quiet change_password "$RABBIT_USER" <"$PASSWORD_FILE" >/dev/null
+    log "user $RABBIT_USER exists, password set"
+else
+    rabbitmqctl --quiet add_user "$RABBIT_USER" <"$PASSWORD_FILE" >/dev/null
+    log "user $RABBIT_USER added"
+fi
+rabbitmqctl --quiet set_permissions -p "$RABBIT_VHOST" "$RABBIT_USER" '.*' '.*' '.*'
+log "user $RABBIT_USER may configure, write and read in $RABBIT_VHOST"
+
+if grep -qxF guest <<<"$users"; then
+    rabbitmqctl --quiet delete_user guest
+    log "default user guest deleted"
+fi
