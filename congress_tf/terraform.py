@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 ENV_VAR = "CONGRESS_TF_TERRAFORM"
 EMBEDDED_SCRIPT = "congress-tf-terraform"  # console script of congress_tf.embedded_terraform
 
+# One var file, or several (later ones win).
+VarFiles = str | os.PathLike | list[str | os.PathLike]
+
 # An event from `-json` output (a dict), or a line of human output (a str).
 StreamHandler = Callable[[dict[str, Any] | str], None]
 
@@ -128,20 +131,33 @@ class Terraform:
     def init(self) -> Result:
         return self._run(["init", "-input=false", "-no-color"])
 
-    def plan(self, var_file: str | os.PathLike, out: str | os.PathLike | None = None,
-             json_stream: bool = False, stream_handler: StreamHandler | None = None) -> Result:
-        args = ["plan", "-input=false", f"-var-file={var_file}"]
+    def plan(self, var_file: VarFiles, out: str | os.PathLike | None = None,
+             json_stream: bool = False, stream_handler: StreamHandler | None = None,
+             refresh: bool = True, destroy: bool = False) -> Result:
+        args = ["plan", "-input=false", *_var_files(var_file)]
         if out is not None:
             args.append(f"-out={out}")
+        if not refresh:
+            args.append("-refresh=false")
+        if destroy:
+            args.append("-destroy")
         return self._run(self._mode(args, json_stream), stream_handler)
 
-    def apply(self, plan_file: str | os.PathLike | None = None, *, var_file: str | os.PathLike | None = None,
+    def show_json(self, plan_file: str | os.PathLike) -> dict[str, Any]:
+        """A saved plan as `terraform show -json` gives it (sensitive values included: keep it in memory)."""
+        return json.loads(self._run(["show", "-json", "-no-color", str(plan_file)]).stdout)
+
+    def state_pull(self) -> str:
+        """The current state as JSON text ("" when there is none)."""
+        return self._run(["state", "pull"]).stdout
+
+    def apply(self, plan_file: str | os.PathLike | None = None, *, var_file: VarFiles | None = None,
               json_stream: bool = False, stream_handler: StreamHandler | None = None) -> Result:
         """Apply a saved plan, or plan-and-apply from a var file (exactly one of them)."""
         if (plan_file is None) == (var_file is None):
             raise ValueError("apply takes exactly one of plan_file and var_file")
         args = self._mode(["apply", "-input=false", "-auto-approve"]
-                          + ([f"-var-file={var_file}"] if var_file is not None else []), json_stream)
+                          + (_var_files(var_file) if var_file is not None else []), json_stream)
         # Options precede the positional saved plan.
         return self._run(args + ([str(plan_file)] if plan_file is not None else []), stream_handler)
 
@@ -149,9 +165,9 @@ class Terraform:
         """Outputs as Terraform gives them: name -> {"value", "type", "sensitive"}."""
         return json.loads(self._run(["output", "-json", "-no-color"]).stdout or "{}")
 
-    def destroy(self, var_file: str | os.PathLike, json_stream: bool = False,
+    def destroy(self, var_file: VarFiles, json_stream: bool = False,
                 stream_handler: StreamHandler | None = None) -> Result:
-        args = ["destroy", "-input=false", "-auto-approve", f"-var-file={var_file}"]
+        args = ["destroy", "-input=false", "-auto-approve", *_var_files(var_file)]
         return self._run(self._mode(args, json_stream), stream_handler)
 
     @staticmethod
@@ -195,6 +211,11 @@ class Terraform:
         if exit_code != 0:
             raise TerraformError(exit_code, "\n".join(errors + [stderr]).strip(), f"terraform {args[0]}")
         return Result(exit_code, "".join(stdout_lines), stderr)
+
+
+def _var_files(var_file) -> list[str]:
+    files = var_file if isinstance(var_file, (list, tuple)) else [var_file]
+    return [f"-var-file={f}" for f in files]
 
 
 def _event(line: str) -> dict[str, Any] | None:

@@ -1,0 +1,276 @@
+"""Everything the CLI asks of the cloud, behind one narrow interface.
+
+`Cloud` is what the rest of congress-tf uses: list images, flavors, networks and subnets, read
+quotas, ask whether the catalog has a load balancer, and read the status of a deployment.
+`OpenStackCloud` implements it with openstacksdk (imported only when a cloud is opened), and
+tests drive the same logic with an in-memory stand-in.
+
+On top of it, plain functions: `resolve` (names -> IDs, each missing name reported with close
+matches), `demand` (what a plan creates), `preflight` (resolve + quotas + Octavia, every
+problem at once).
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from congress_tf.envfile import ROLES, Env, given_ids
+
+
+@dataclass(frozen=True)
+class Found:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Flavor(Found):
+    vcpus: int = 0
+    ram_mb: int = 0
+
+
+@dataclass(frozen=True)
+class Quota:
+    limit: int  # -1: unlimited
+    used: int
+
+    def free(self) -> float:
+        return float("inf") if self.limit < 0 else self.limit - self.used
+
+
+@dataclass(frozen=True)
+class LoadBalancerStatus:
+    provisioning_status: str
+    operating_status: str
+    members: dict[str, str] = field(default_factory=dict)  # member address -> operating status
+
+
+class CloudError(Exception):
+    """The cloud could not be reached or answered an error."""
+
+
+class Cloud(Protocol):
+    def images(self) -> list[Found]: ...
+    def flavors(self) -> list[Flavor]: ...
+    def networks(self, external: bool | None = None) -> list[Found]: ...
+    def subnets(self) -> list[Found]: ...
+    def quotas(self) -> dict[str, Quota]: ...
+    def has_load_balancer(self) -> bool: ...
+    def load_balancer_status(self, name: str) -> LoadBalancerStatus | None: ...
+    def server_statuses(self, names: list[str]) -> dict[str, str]: ...
+
+
+# --- names to IDs --------------------------------------------------------------------------------
+
+@dataclass
+class Resolved:
+    ids: dict[str, str | None]
+    lb_provider: str  # octavia | haproxy
+    flavors: dict[str, Flavor | None]  # role -> flavor, when looked up
+    problems: list[str]
+
+
+_FIELD = {"image": "image", "existing_network": "network.existing_network",
+          "existing_subnet": "network.existing_subnet", "external_network": "network.external_network"}
+
+
+def field_of(key: str) -> str:
+    return f"flavors.{key.split(':', 1)[1]}" if key.startswith("flavor:") else _FIELD[key]
+
+
+def resolve_offline(env: Env) -> Resolved:
+    """IDs as given (env.yaml gives only IDs and an explicit lb_provider: no cloud needed)."""
+    assert not env.needs_cloud()
+    return Resolved(given_ids(env), env.lb_provider, {}, [])
+
+
+def resolve(env: Env, cloud: Cloud) -> Resolved:
+    """Every name looked up; a missing or ambiguous one is a problem naming its field."""
+    given = given_ids(env)
+    ids: dict[str, str | None] = {}
+    problems: list[str] = []
+    catalogs: dict[str, list[Any]] = {}
+
+    def catalog(key: str) -> list[Any]:
+        kind = "flavor" if key.startswith("flavor:") else key
+        if kind not in catalogs:
+            catalogs[kind] = {
+                "image": cloud.images,
+                "flavor": cloud.flavors,
+                "existing_network": lambda: cloud.networks(),
+                "existing_subnet": cloud.subnets,
+                "external_network": lambda: cloud.networks(external=True),
+            }[kind]()
+        return catalogs[kind]
+
+    flavors: dict[str, Flavor | None] = {}
+    for key, value in given.items():
+        assert value is not None
+        items = catalog(key)
+        by_id = [i for i in items if i.id == value]
+        by_name = [i for i in items if i.name == value]
+        match = by_id or by_name
+        if len(match) == 1:
+            ids[key] = match[0].id
+            if key.startswith("flavor:"):
+                flavors[key.split(":", 1)[1]] = match[0]
+        elif len(match) > 1:
+            problems.append(f"{field_of(key)}: {value!r} is ambiguous: {len(match)} match "
+                            f"({', '.join(i.id for i in match)}); give the ID")
+            ids[key] = None
+        else:
+            names = sorted({i.name for i in items if i.name})
+            close = difflib.get_close_matches(value, names, n=3, cutoff=0.5)
+            hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else \
+                (f"; there are: {', '.join(names[:8])}{' ...' if len(names) > 8 else ''}" if names else "")
+            what = {"image": "image", "existing_network": "network", "existing_subnet": "subnet",
+                    "external_network": "external network"}.get(key, "flavor")
+            problems.append(f"{field_of(key)}: no {what} named or with ID {value!r}{hint}")
+            ids[key] = None
+
+    lb_provider = env.lb_provider
+    has_lb = None
+    if lb_provider in ("auto", "octavia"):
+        has_lb = cloud.has_load_balancer()
+    if lb_provider == "auto":
+        lb_provider = "octavia" if has_lb else "haproxy"
+    elif lb_provider == "octavia" and not has_lb:
+        problems.append("lb_provider: octavia asked for, but the cloud's catalog has no load-balancer endpoint; "
+                        "allowed here: haproxy (or auto)")
+    return Resolved(ids, lb_provider, flavors, problems)
+
+
+# --- what a plan creates, and whether quotas allow it --------------------------------------------
+
+def node_counts(env: Env, lb_provider: str) -> dict[str, int]:
+    """VMs per role, as the root module decides them (terraform/main.tf locals)."""
+    backing = (env.external_database is None) + (env.external_rabbitmq is None)
+    return {"policy_engine": env.policy_engine_count, "datasource": 2, "backing": backing,
+            "haproxy": 2 if lb_provider == "haproxy" else 0}
+
+
+def demand(env: Env, lb_provider: str, flavors: dict[str, Flavor | None]) -> dict[str, int]:
+    """Quota-counted resources a fresh apply creates (cores and RAM only when flavors are known)."""
+    counts = node_counts(env, lb_provider)
+    create_network = env.network.existing_network is None
+    instances = sum(counts.values())
+    out = {
+        "instances": instances,
+        "server_groups": 2 + (lb_provider == "haproxy"),
+        "ports": instances + 1 + (create_network and env.network.external_network is not None),
+        "security_groups": 5,
+        "security_group_rules": 10 + 2 * len(env.admin_cidrs) + len(env.allowed_client_cidrs),
+        "floating_ips": int(env.floating_ip_pool is not None),
+        "networks": int(create_network),
+        "subnets": int(create_network),
+        "routers": int(create_network and env.network.external_network is not None),
+    }
+    if all(flavors.get(r) or flavors.get("default") for r in counts):
+        def flavor(role: str) -> Flavor:
+            return flavors.get(role) or flavors["default"]  # type: ignore[return-value]
+        out["cores"] = sum(n * flavor(r).vcpus for r, n in counts.items())
+        out["ram"] = sum(n * flavor(r).ram_mb for r, n in counts.items())
+    return out
+
+
+def quota_problems(need: dict[str, int], quotas: dict[str, Quota]) -> list[str]:
+    problems = []
+    for name, wanted in need.items():
+        quota = quotas.get(name)
+        if wanted and quota is not None and quota.free() < wanted:
+            unit = " MiB" if name == "ram" else ""
+            problems.append(f"quota {name}: this deployment needs {wanted}{unit}, {max(quota.free(), 0):g}{unit} "
+                            f"free (limit {quota.limit}{unit}, used {quota.used}{unit})")
+    return problems
+
+
+def preflight(env: Env, cloud: Cloud) -> tuple[Resolved, list[str]]:
+    """Resolve names, check Octavia and quotas: the resolution and every problem found."""
+    resolved = resolve(env, cloud)
+    problems = list(resolved.problems)
+    if not resolved.flavors:  # given as IDs: still look them up for cores and RAM
+        by_id = {f.id: f for f in cloud.flavors()}
+        resolved.flavors = {r: by_id.get(resolved.ids.get(f"flavor:{r}") or "") for r in ("default", *ROLES)
+                            if resolved.ids.get(f"flavor:{r}")}
+    problems += quota_problems(demand(env, resolved.lb_provider, resolved.flavors), cloud.quotas())
+    return resolved, problems
+
+
+def open_cloud(name: str | None) -> "OpenStackCloud":
+    return OpenStackCloud(name)
+
+
+# --- openstacksdk ----------------------------------------------------------------------------------
+
+class OpenStackCloud:
+    """`Cloud` on a real cloud: a clouds.yaml entry (as OS_CLOUD), or OS_* variables when None."""
+
+    def __init__(self, cloud_name: str | None):
+        import openstack  # lazy: slow to import
+        from openstack import exceptions
+
+        self._errors = (exceptions.SDKException,)
+        try:
+            self.conn = openstack.connect(cloud=cloud_name) if cloud_name else openstack.connect()
+        except exceptions.SDKException as exc:
+            raise CloudError(f"cannot open cloud {cloud_name!r}: {exc}") from exc
+
+    def _call(self, fn, *args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except self._errors as exc:
+            raise CloudError(str(exc)) from exc
+
+    def images(self) -> list[Found]:
+        return [Found(i.id, i.name or "") for i in self._call(lambda: list(self.conn.image.images()))]
+
+    def flavors(self) -> list[Flavor]:
+        return [Flavor(f.id, f.name or "", int(f.vcpus or 0), int(f.ram or 0))
+                for f in self._call(lambda: list(self.conn.compute.flavors(details=True)))]
+
+    def networks(self, external: bool | None = None) -> list[Found]:
+        query = {} if external is None else {"is_router_external": external}
+        return [Found(n.id, n.name or "") for n in self._call(lambda: list(self.conn.network.networks(**query)))]
+
+    def subnets(self) -> list[Found]:
+        return [Found(s.id, s.name or "") for s in self._call(lambda: list(self.conn.network.subnets()))]
+
+    def quotas(self) -> dict[str, Quota]:
+        limits = self._call(self.conn.get_compute_limits)
+        out = {
+            "instances": Quota(limits.instances, limits.instances_used),
+            "cores": Quota(limits.total_cores, limits.total_cores_used),
+            "ram": Quota(limits.total_ram, limits.total_ram_used),
+            "server_groups": Quota(limits.server_groups, limits.server_groups_used),
+        }
+        net = self._call(self.conn.network.get_quota, self.conn.current_project_id, details=True)
+        for name in ("ports", "security_groups", "security_group_rules", "floating_ips", "networks", "subnets",
+                     "routers"):
+            detail = getattr(net, name, None) or {}
+            if isinstance(detail, dict) and "limit" in detail:
+                out[name] = Quota(int(detail["limit"]), int(detail.get("used", 0)) + int(detail.get("reserved", 0)))
+        return {k: v for k, v in out.items() if v.limit is not None and v.used is not None}
+
+    def has_load_balancer(self) -> bool:
+        try:
+            return bool(self.conn.endpoint_for("load-balancer"))
+        except Exception:  # noqa: BLE001 - keystoneauth raises several kinds for "not in the catalog"
+            return False
+
+    def load_balancer_status(self, name: str) -> LoadBalancerStatus | None:
+        lb = self._call(self.conn.load_balancer.find_load_balancer, name, ignore_missing=True)
+        if lb is None:
+            return None
+        members: dict[str, str] = {}
+        for pool in self._call(lambda: list(self.conn.load_balancer.pools(loadbalancer_id=lb.id))):
+            for member in self._call(lambda: list(self.conn.load_balancer.members(pool.id))):
+                members[member.address] = member.operating_status
+        return LoadBalancerStatus(lb.provisioning_status, lb.operating_status, members)
+
+    def server_statuses(self, names: list[str]) -> dict[str, str]:
+        wanted = set(names)
+        found = {s.name: s.status for s in self._call(lambda: list(self.conn.compute.servers()))
+                 if s.name in wanted}
+        return {n: found.get(n, "MISSING") for n in names}

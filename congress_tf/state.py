@@ -1,0 +1,210 @@
+"""Per-environment files beside env.yaml, in .congress-tf/<name>/.
+
+    tfvars.json          the root module's variables, no secret in it (safe to read and share)
+    secrets.json         generated secrets (tfvars format: {"secrets": {...}}), mode 0600,
+                         created once and never rewritten
+    terraform.tfstate    Terraform state (local backend; else the backend env.yaml names)
+    backups/             a copy of the state before each apply and destroy
+    lock                 held (flock) by the one congress-tf run working on the environment
+    work/                a fresh copy of the package's terraform/ and cloudinit/ for each run;
+                         the package's own copy stays read-only
+    tf-data/             TF_DATA_DIR: providers and modules, kept between runs
+
+Nothing here is created before env.yaml has been validated.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import secrets as _secrets
+import shutil
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from congress_tf.envfile import Env, HttpState, S3State
+
+DIRNAME = ".congress-tf"
+GENERATED = ("db_password", "rabbit_password", "cluster_auth_key", "vrrp_password")
+SECRET_CHARS_OK = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~-")
+
+
+class LockedError(Exception):
+    """Another congress-tf run holds the environment."""
+
+
+class SecretsError(Exception):
+    """A secret is missing or unusable (bad input: exit 2)."""
+
+
+def new_secret() -> str:
+    """32 URL-safe characters: within Terraform's [A-Za-z0-9._~-], well over 16."""
+    return _secrets.token_urlsafe(24)
+
+
+class StateDir:
+    def __init__(self, env_file: str | Path, name: str):
+        self.env_file = Path(env_file).resolve()
+        self.name = name
+        self.root = self.env_file.parent / DIRNAME / name
+
+    tfvars = property(lambda self: self.root / "tfvars.json")
+    secrets_file = property(lambda self: self.root / "secrets.json")
+    state_file = property(lambda self: self.root / "terraform.tfstate")
+    backups = property(lambda self: self.root / "backups")
+    lock_file = property(lambda self: self.root / "lock")
+    work = property(lambda self: self.root / "work")
+    module = property(lambda self: self.root / "work" / "terraform")
+    data_dir = property(lambda self: self.root / "tf-data")
+    plan_file = property(lambda self: self.root / "last.tfplan")
+
+    def create(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.root, 0o700)
+
+    # --- lock ---------------------------------------------------------------------------------
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the environment for this run; a second run is refused, naming the holder's pid."""
+        self.create()
+        fd = os.open(self.lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+                raise LockedError(f"environment {self.name!r} is in use by another congress-tf run "
+                                  f"(pid {holder}; lock {self.lock_file}); wait for it to finish") from None
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
+
+    # --- secrets ------------------------------------------------------------------------------
+
+    def secrets(self, env: Env, environ: dict[str, str] | None = None) -> dict[str, str]:
+        """Generated secrets (created once, mode 0600, never rewritten) plus the ones the operator
+        gives through the environment variables env.yaml names (keystone and fencing passwords)."""
+        environ = os.environ if environ is None else environ
+        if not self.secrets_file.exists():
+            self.create()
+            generated = {"secrets": {name: new_secret() for name in GENERATED}}
+            fd = os.open(self.secrets_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as out:
+                json.dump(generated, out, indent=2)
+                out.write("\n")
+        stored = json.loads(self.secrets_file.read_text())["secrets"]
+        values = {name: stored[name] for name in GENERATED}
+        given = {"keystone_password": (env.auth_strategy == "keystone", env.keystone.password_env),
+                 "fencing_password": (env.fencing is not None, env.fencing.password_env if env.fencing else "")}
+        for name, (needed, var) in given.items():
+            value = environ.get(var) or stored.get(name) or ""
+            if needed and not value:
+                raise SecretsError(f"secrets.{name}: {'auth_strategy keystone' if 'keystone' in name else 'fencing'} "
+                                   f"needs it: set ${var} or add \"{name}\" to {self.secrets_file}")
+            if value and (len(value) < 16 or not set(value) <= SECRET_CHARS_OK):
+                raise SecretsError(f"secrets.{name} (from ${var} or {self.secrets_file.name}) must be at least "
+                                   "16 characters of A-Z, a-z, 0-9 and . _ ~ -")
+            values[name] = value
+        return values
+
+    # --- Terraform's working copy ----------------------------------------------------------------
+
+    def prepare_work(self, env: Env, terraform_dir: Path, cloudinit_dir: Path, tfvars: dict[str, Any] | None,
+                     secret_values: dict[str, str] | None) -> tuple[Path, Path, bool]:
+        """Fresh copy of the module, the backend file, tfvars.json and the secrets var file
+        (those two left as they are when None: commands that only read state).
+
+        Returns (tfvars path, secrets var file path, whether `terraform init` is needed)."""
+        self.create()
+        lock_hcl = self.module / ".terraform.lock.hcl"
+        kept_lock = lock_hcl.read_bytes() if lock_hcl.exists() else None
+        if self.work.exists():
+            shutil.rmtree(self.work)
+        ignore = shutil.ignore_patterns(".terraform", ".terraform.lock.hcl", "*.tfstate*", "*.tfvars", "*.tfvars.json",
+                                        "*.tfplan", "__pycache__")
+        shutil.copytree(terraform_dir, self.module, ignore=ignore)
+        shutil.copytree(cloudinit_dir, self.work / "cloudinit", ignore=ignore)
+        if kept_lock is not None:
+            lock_hcl.write_bytes(kept_lock)
+        backend = self.backend(env)
+        (self.module / "congress_tf_backend.tf.json").write_text(json.dumps(backend, indent=2) + "\n")
+        if tfvars is not None:
+            _write(self.tfvars, json.dumps(tfvars, indent=2, sort_keys=True) + "\n", 0o644)
+        # Terraform reads secrets from a var file of its own: tfvars.json stays free of them.
+        secrets_vars = self.root / "secrets.tfvars.json"
+        if secret_values is not None:
+            _write(secrets_vars, json.dumps({"secrets": secret_values}) + "\n", 0o600)
+        stamp = hashlib.sha256(json.dumps(backend, sort_keys=True).encode()
+                               + _tree_digest(self.module)).hexdigest()
+        stamp_file = self.root / "init.stamp"
+        needs_init = not (stamp_file.exists() and stamp_file.read_text() == stamp and self.data_dir.exists())
+        self._pending_stamp = (stamp_file, stamp)
+        return self.tfvars, secrets_vars, needs_init
+
+    def init_done(self) -> None:
+        stamp_file, stamp = self._pending_stamp
+        stamp_file.write_text(stamp)
+
+    def backend(self, env: Env) -> dict[str, Any]:
+        state = env.state
+        if isinstance(state, S3State):
+            config: dict[str, Any] = {"bucket": state.bucket, "key": state.key, "region": state.region,
+                                      "use_path_style": state.use_path_style}
+            if state.endpoint:
+                config.update(endpoints={"s3": state.endpoint}, skip_credentials_validation=True,
+                              skip_region_validation=True, skip_requesting_account_id=True,
+                              skip_metadata_api_check=True, skip_s3_checksum=True)
+            return {"terraform": {"backend": {"s3": config}}}
+        if isinstance(state, HttpState):
+            config = {"address": state.address}
+            if state.lock_address:
+                config["lock_address"] = state.lock_address
+            if state.unlock_address:
+                config["unlock_address"] = state.unlock_address
+            return {"terraform": {"backend": {"http": config}}}
+        return {"terraform": {"backend": {"local": {"path": str(self.state_file)}}}}
+
+    def terraform_env(self) -> dict[str, str]:
+        return {"TF_DATA_DIR": str(self.data_dir)}
+
+    # --- backups ---------------------------------------------------------------------------------
+
+    def backup(self, state_text: str | None = None) -> Path | None:
+        """Keep a copy of the state as it is now (the local file, or `state_text` pulled from a
+        remote backend); None when there is no state yet."""
+        if state_text is None:
+            if not self.state_file.exists() or self.state_file.stat().st_size == 0:
+                return None
+            state_text = self.state_file.read_text()
+        if not state_text.strip():
+            return None
+        self.backups.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.backups, 0o700)
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        path = self.backups / f"terraform.tfstate.{stamp}.{os.getpid()}"
+        _write(path, state_text, 0o600)
+        return path
+
+
+def _write(path: Path, text: str, mode: int) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
+    os.chmod(tmp, mode)
+    os.replace(tmp, path)
+
+
+def _tree_digest(root: Path) -> bytes:
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.tf")) + sorted(root.rglob("*.tf.json")):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(path.read_bytes())
+    return digest.digest()

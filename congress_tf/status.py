@@ -1,0 +1,100 @@
+"""`congress-tf status`: is the deployed cluster serving?
+
+Checks, each a row: GET / through the VIP (its floating IP when there is one) and on every policy
+engine; the Octavia load balancer and each member's operating status (through congress_tf.cloud);
+every VM's Nova status; the datasource pair reachable (SSH port).  The network side is a small
+`Probe` so tests can stand in for it, as they do for the cloud.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from congress_tf.cloud import Cloud, CloudError
+
+
+@dataclass
+class Check:
+    check: str
+    target: str
+    ok: bool
+    detail: str
+
+
+class Probe(Protocol):
+    def http(self, url: str, timeout: float) -> tuple[bool, str]: ...
+    def tcp(self, host: str, port: int, timeout: float) -> tuple[bool, str]: ...
+
+
+class NetworkProbe:
+    def http(self, url: str, timeout: float) -> tuple[bool, str]:
+        started = time.monotonic()
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - http(s) only
+                code = response.status
+        except urllib.error.HTTPError as exc:
+            code = exc.code
+        except (urllib.error.URLError, OSError) as exc:
+            return False, f"{getattr(exc, 'reason', exc)}"
+        ms = (time.monotonic() - started) * 1000
+        # Congress answers GET / with its version list (200, or 300 Multiple Choices).
+        return code < 400, f"HTTP {code} in {ms:.0f} ms"
+
+    def tcp(self, host: str, port: int, timeout: float) -> tuple[bool, str]:
+        started = time.monotonic()
+        try:
+            with socket.create_connection((host, port), timeout=timeout):
+                pass
+        except OSError as exc:
+            return False, str(exc)
+        return True, f"port {port} open in {(time.monotonic() - started) * 1000:.0f} ms"
+
+
+def run_checks(env: Any, outputs: dict[str, Any], cloud: Cloud | None, probe: Probe, timeout: float,
+               cloud_error: str | None = None) -> list[Check]:
+    checks: list[Check] = []
+    port = env.api_port
+    vip_host = outputs.get("api_floating_ip") or outputs.get("api_vip")
+    vip_url = f"http://{vip_host}:{port}/"
+    checks.append(Check("api via VIP", vip_url, *probe.http(vip_url, timeout)))
+    nodes: dict[str, dict[str, str]] = outputs.get("nodes") or {}
+    for name, ip in sorted((nodes.get("policy_engine") or {}).items()):
+        url = f"http://{ip}:{port}/"
+        checks.append(Check("api on node", f"{name} {url}", *probe.http(url, timeout)))
+    for name, ip in sorted((nodes.get("datasource") or {}).items()):
+        checks.append(Check("datasource node reachable", f"{name} {ip}:22", *probe.tcp(ip, 22, timeout)))
+    if cloud is None:
+        checks.append(Check("cloud", env.cloud or "(OS_* variables)", False, cloud_error or "not reachable"))
+        return checks
+    try:
+        if env.lb_provider != "haproxy" and not nodes.get("haproxy"):
+            lb = cloud.load_balancer_status(f"{env.name_prefix}-api")
+            if lb is None:
+                checks.append(Check("octavia load balancer", f"{env.name_prefix}-api", False, "not found"))
+            else:
+                checks.append(Check("octavia load balancer", f"{env.name_prefix}-api",
+                                    lb.provisioning_status == "ACTIVE" and lb.operating_status == "ONLINE",
+                                    f"{lb.provisioning_status}/{lb.operating_status}"))
+                for address, state in sorted(lb.members.items()):
+                    checks.append(Check("octavia member", address, state == "ONLINE", state))
+        names = sorted(n for role in nodes.values() for n in role)
+        for name, state in sorted(cloud.server_statuses(names).items()):
+            checks.append(Check("vm", name, state == "ACTIVE", state))
+    except CloudError as exc:
+        checks.append(Check("cloud", env.cloud or "(OS_* variables)", False, str(exc)))
+    return checks
+
+
+def table(checks: list[Check]) -> str:
+    rows = [("CHECK", "TARGET", "OK", "DETAIL")] + [(c.check, c.target, "ok" if c.ok else "FAIL", c.detail)
+                                                     for c in checks]
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    lines = [f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}" for r in rows]
+    bad = sum(not c.ok for c in checks)
+    lines.append(f"{len(checks) - bad}/{len(checks)} checks ok")
+    return "\n".join(lines)

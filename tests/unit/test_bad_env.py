@@ -1,0 +1,50 @@
+"""A corpus of bad env.yaml files (tests/unit/bad_env/*.yaml), one mistake each.
+
+Each file starts with `# expect: <substring>` lines; `# cloud: no-load-balancer` makes the
+stand-in cloud lack Octavia.  For every file, `congress-tf apply --yes` (the command that does
+the most) must exit 2 with a message holding every expected substring, run no Terraform, and
+write nothing: no .congress-tf/ directory, so no state and no secret.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from congress_tf.cli import main
+from fakes import FakeCloud, calls, fake_terraform
+
+CORPUS = sorted((Path(__file__).parent / "bad_env").glob("*.yaml"))
+
+
+def test_corpus_has_at_least_40_distinct_mistakes():
+    assert len(CORPUS) >= 40
+    bodies = [re.sub(r"^#.*\n", "", p.read_text(), flags=re.M) for p in CORPUS]
+    assert len(set(bodies)) == len(bodies), "two corpus files hold the same env.yaml"
+
+
+@pytest.mark.parametrize("bad", CORPUS, ids=[p.stem for p in CORPUS])
+def test_bad_env_is_refused_with_exit_2_before_anything_runs_or_is_written(bad, tmp_path, monkeypatch):
+    text = bad.read_text()
+    expected = re.findall(r"^# expect: (.+)$", text, re.M)
+    assert expected, f"{bad.name} has no '# expect:' line"
+    monkeypatch.delenv("CONGRESS_TF_TEST_UNSET_PASSWORD", raising=False)
+    work = tmp_path / "project"
+    work.mkdir()
+    env_file = work / "env.yaml"
+    shutil.copyfile(bad, env_file)
+    terraform, log = fake_terraform(tmp_path / "fake-tf")
+    cloud = FakeCloud(load_balancer="# cloud: no-load-balancer" not in text)
+
+    result = CliRunner().invoke(main, ["--terraform", str(terraform), "apply", "--yes", str(env_file)],
+                                obj={"cloud_factory": cloud.factory})
+
+    assert result.exit_code == 2, result.output
+    for substring in expected:
+        assert substring in result.output, f"{substring!r} not in:\n{result.output}"
+    assert calls(log) == [], "Terraform ran"
+    assert sorted(p.name for p in work.iterdir()) == ["env.yaml"], "something was written beside env.yaml"

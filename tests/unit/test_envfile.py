@@ -1,0 +1,115 @@
+"""env.yaml schema, its errors, the tfvars it becomes, preflight and progress: plain functions."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from congress_tf import cloud as cl
+from congress_tf import envfile
+from congress_tf.progress import Progress
+from congress_tf.state import StateDir
+from congress_tf.template import TEMPLATE
+from fakes import FakeCloud
+from paths import EXAMPLES, REPO
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_each_example_env_yaml_is_valid_and_needs_no_cloud(name):
+    env, env_name = envfile.load(REPO / "examples" / name / "env.yaml")
+    assert env_name == name
+    assert not env.needs_cloud()
+
+
+def test_template_is_valid_and_speaks_names(tmp_path):
+    path = tmp_path / "lab.yaml"
+    path.write_text(TEMPLATE.format(file="lab.yaml", name="lab"))
+    env, name = envfile.load(path)
+    assert name == "lab" and env.needs_cloud() and env.lb_provider == "auto"
+
+
+def test_problems_are_collected_and_reported_together(tmp_path):
+    path = tmp_path / "env.yaml"
+    path.write_text("image: x\nflavors: {default: y, backng: z}\nnetwork: {cidr: 10.0.0.0/28}\n"
+                    "lb_provider: nginx\npolicy_engine_count: 1\nauth_strategy: noauth\n")
+    with pytest.raises(envfile.EnvFileError) as caught:
+        envfile.load(path)
+    problems = caught.value.problems
+    assert len(problems) == 4, problems
+    assert any(p.startswith("flavors.backng: unknown key; did you mean 'backing'?") for p in problems)
+    assert any(p.startswith("network.cidr:") and "/24 or larger" in p for p in problems)
+    assert any(p.startswith("lb_provider: 'nginx' is not allowed") for p in problems)
+    assert any(p.startswith("policy_engine_count: 1:") and "2 to 64" in p for p in problems)
+
+
+def test_environment_name_defaults_to_the_file_stem(tmp_path):
+    path = tmp_path / "staging-2.yaml"
+    path.write_text("image: x\nflavors: {default: y}\nnetwork: {cidr: 10.0.0.0/24}\nauth_strategy: noauth\n")
+    assert envfile.load(path)[1] == "staging-2"
+
+
+def test_tfvars_keys_are_the_root_modules_variables_minus_auth_and_secrets():
+    env, _ = envfile.load(REPO / "examples" / "production" / "env.yaml")
+    tfvars = envfile.tfvars(env, envfile.given_ids(env), "octavia")
+    variables = set(__import__("re").findall(r'^variable "(\w+)"', (REPO / "terraform" / "variables.tf").read_text(),
+                                             __import__("re").M))
+    assert set(tfvars) == variables - {"auth", "secrets"}
+    assert tfvars["flavor_ids"] == {"default": "00000000-0000-4000-8000-0000000f1a02",
+                                    "policy_engine": "00000000-0000-4000-8000-0000000f1a04",
+                                    "backing": "00000000-0000-4000-8000-0000000f1a08"}
+    assert "password_env" not in json.dumps(tfvars)
+
+
+def test_demand_counts_what_the_root_module_creates():
+    env, _ = envfile.load(REPO / "examples" / "no-octavia" / "env.yaml")
+    flavor = cl.Flavor("f", "m1", 2, 4096)
+    need = cl.demand(env, "haproxy", {"default": flavor})
+    assert need["instances"] == 3 + 2 + 2 + 2
+    assert need["cores"] == 18 and need["ram"] == 9 * 4096
+    assert need["networks"] == 0 and need["server_groups"] == 3
+    assert need["security_group_rules"] == 10 + 2 * 1 + 1
+
+
+def test_quota_problem_says_the_numbers():
+    problems = cl.quota_problems({"ram": 16384, "ports": 3}, {"ram": cl.Quota(20480, 8192), "ports": cl.Quota(-1, 50)})
+    assert problems == ["quota ram: this deployment needs 16384 MiB, 12288 MiB free (limit 20480 MiB, used 8192 MiB)"]
+
+
+def test_ambiguous_name_asks_for_the_id(tmp_path):
+    cloud = FakeCloud()
+    cloud.images_.append(cl.Found("99999999-9999-4999-8999-999999999999", "debian-12"))
+    path = tmp_path / "env.yaml"
+    path.write_text("image: debian-12\nflavors: {default: m1.small}\nnetwork: {cidr: 10.0.0.0/24}\n"
+                    "auth_strategy: noauth\nlb_provider: haproxy\n")
+    resolved = cl.resolve(envfile.load(path)[0], cloud)
+    assert resolved.problems == ["image: 'debian-12' is ambiguous: 2 match (11111111-1111-4111-8111-111111111111, "
+                                 "99999999-9999-4999-8999-999999999999); give the ID"]
+
+
+def test_progress_is_a_line_per_resource_with_elapsed_time_and_no_values():
+    lines = []
+    progress = Progress(lambda line, err: lines.append(line))
+    res = {"addr": "module.x.openstack_compute_instance_v2.node[\"a\"]"}
+    progress({"type": "apply_start", "hook": {"resource": res, "action": "create"}})
+    progress({"type": "apply_progress", "hook": {"resource": res, "action": "create", "elapsed_seconds": 60}})
+    progress({"type": "apply_complete", "hook": {"resource": res, "action": "create", "elapsed_seconds": 75,
+                                                 "id_key": "id", "id_value": "abc"}})
+    progress({"type": "apply_errored", "hook": {"resource": res, "action": "delete", "elapsed_seconds": 2}})
+    progress({"type": "change_summary", "@message": "Apply complete! Resources: 1 added, 0 changed, 0 destroyed.",
+              "changes": {"add": 1}})
+    progress({"type": "outputs", "outputs": {"api_vip": {"value": "10.0.0.10"}}})
+    assert lines == ['  ...        module.x.openstack_compute_instance_v2.node["a"]  (1m00s)',
+                     '  created    module.x.openstack_compute_instance_v2.node["a"]  (1m15s)',
+                     '  FAILED     module.x.openstack_compute_instance_v2.node["a"]  (after 2s)',
+                     "Apply complete! Resources: 1 added, 0 changed, 0 destroyed."]
+    assert progress.outputs["api_vip"]["value"] == "10.0.0.10"
+
+
+def test_state_backend_is_local_by_default_with_the_state_beside_env_yaml(tmp_path):
+    path = tmp_path / "env.yaml"
+    path.write_text("image: x\nflavors: {default: y}\nnetwork: {cidr: 10.0.0.0/24}\nauth_strategy: noauth\n")
+    env, name = envfile.load(path)
+    sd = StateDir(path, name)
+    assert sd.backend(env) == {"terraform": {"backend": {"local": {"path": str(tmp_path / ".congress-tf" / "env"
+                                                                              / "terraform.tfstate")}}}}
