@@ -161,7 +161,8 @@ def demand(env: Env, lb_provider: str, flavors: dict[str, Flavor | None]) -> dic
         "server_groups": 2 + (lb_provider == "haproxy"),
         "ports": instances + 1 + (create_network and env.network.external_network is not None),
         "security_groups": 5,
-        "security_group_rules": 10 + 2 * len(env.admin_cidrs) + len(env.allowed_client_cidrs),
+        # 10 fixed rules; SSH and direct API per admin CIDR; API on the LB per client or admin CIDR.
+        "security_group_rules": 10 + 2 * len(env.admin_cidrs) + len({*env.allowed_client_cidrs, *env.admin_cidrs}),
         "floating_ips": int(env.floating_ip_pool is not None),
         "networks": int(create_network),
         "subnets": int(create_network),

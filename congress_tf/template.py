@@ -31,7 +31,7 @@ network:
   dns_nameservers: []
 
 admin_cidrs: []               # may SSH to nodes and reach each policy engine directly
-allowed_client_cidrs:         # may reach the API on the load balancer
+allowed_client_cidrs:         # may reach the API on the load balancer (with admin_cidrs; none: only the cluster subnet)
   - 0.0.0.0/0
 
 policy_engine_count: 2        # API + policy-engine nodes, 2 to 64

@@ -6,6 +6,9 @@ locals {
   host = { vip = 10, database = 11, rabbitmq = 12, datasource = 20, haproxy = 30, policy_engine = 100 }
 
   api_vip = cidrhost(local.cidr, local.host.vip)
+  # Who may call the API on the load balancer. Nobody outside the cluster subnet unless named:
+  # an empty list never means "open to all".
+  api_client_cidrs = distinct(concat(var.allowed_client_cidrs, var.admin_cidrs))
 
   policy_engines = {
     for i in range(var.policy_engine_count) : "${var.name_prefix}-pe-${i}" => {
@@ -67,7 +70,7 @@ module "network" {
   dns_nameservers      = var.network.dns_nameservers
   allocation_pool      = { start = cidrhost(local.cidr, 200), end = cidrhost(local.cidr, -2) }
   api_port             = var.api_port
-  allowed_client_cidrs = var.allowed_client_cidrs
+  allowed_client_cidrs = local.api_client_cidrs
   admin_cidrs          = var.admin_cidrs
 }
 
@@ -138,7 +141,7 @@ module "lb_octavia" {
   api_port             = var.api_port
   member_addresses     = { for name, node in local.policy_engines : name => node.ip }
   persistence          = var.lb_persistence
-  allowed_client_cidrs = var.allowed_client_cidrs
+  allowed_client_cidrs = length(local.api_client_cidrs) > 0 ? local.api_client_cidrs : [local.cidr]
   floating_ip_pool     = var.floating_ip_pool
   health_check = {
     delay       = var.health_check.interval_s

@@ -103,7 +103,7 @@ variable "admin_cidrs" {
 }
 
 variable "allowed_client_cidrs" {
-  description = "CIDRs allowed to reach the API on the load balancer."
+  description = "CIDRs allowed to reach the API on the load balancer, besides admin_cidrs. Empty: only the cluster subnet and admin_cidrs."
   type        = list(string)
   default     = []
   nullable    = false

@@ -101,6 +101,10 @@ def test_octavia_pool_is_sticky_checked_and_has_every_policy_engine(name, exampl
     assert pool["persistence"] == [{"type": "SOURCE_IP", "cookie_name": None}]
     (listener,) = plan.values("openstack_lb_listener_v2")
     assert (listener["protocol"], listener["protocol_port"]) == ("HTTP", API_PORT)
+    variables = {k: v["value"] for k, v in plan.raw["variables"].items()}
+    clients = variables["allowed_client_cidrs"] + variables["admin_cidrs"]
+    # Never open to all by omission: without named clients only the cluster subnet may call.
+    assert sorted(listener["allowed_cidrs"]) == sorted(clients or [variables["network"]["cidr"]])
     (monitor,) = plan.values("openstack_lb_monitor_v2")
     assert (monitor["type"], monitor["url_path"], monitor["expected_codes"], monitor["http_method"]) == ("HTTP", "/", "200", "GET")
     members = {(m["address"], m["protocol_port"]) for m in plan.values("openstack_lb_member_v2")}

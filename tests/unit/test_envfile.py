@@ -61,14 +61,22 @@ def test_tfvars_keys_are_the_root_modules_variables_minus_auth_and_secrets():
     assert "password_env" not in json.dumps(tfvars)
 
 
-def test_demand_counts_what_the_root_module_creates():
+def test_demand_counts_what_the_root_module_creates(example_plans):
+    """The quota preflight's counts equal what the example's plan really creates."""
     env, _ = envfile.load(REPO / "examples" / "no-octavia" / "env.yaml")
     flavor = cl.Flavor("f", "m1", 2, 4096)
     need = cl.demand(env, "haproxy", {"default": flavor})
-    assert need["instances"] == 3 + 2 + 2 + 2
-    assert need["cores"] == 18 and need["ram"] == 9 * 4096
-    assert need["networks"] == 0 and need["server_groups"] == 3
-    assert need["security_group_rules"] == 10 + 2 * 1 + 1
+    plan = example_plans["no-octavia"]
+    created = {
+        "instances": "openstack_compute_instance_v2",
+        "server_groups": "openstack_compute_servergroup_v2",
+        "ports": "openstack_networking_port_v2",
+        "security_groups": "openstack_networking_secgroup_v2",
+        "security_group_rules": "openstack_networking_secgroup_rule_v2",
+        "networks": "openstack_networking_network_v2",
+    }
+    assert {quota: need[quota] for quota in created} == {quota: len(plan.of_type(t)) for quota, t in created.items()}
+    assert need["cores"] == 2 * need["instances"] and need["ram"] == 4096 * need["instances"]
 
 
 def test_quota_problem_says_the_numbers():

@@ -9,7 +9,7 @@ resource "openstack_lb_listener_v2" "api" {
   loadbalancer_id = openstack_lb_loadbalancer_v2.api.id
   protocol        = "HTTP"
   protocol_port   = var.api_port
-  allowed_cidrs   = length(var.allowed_client_cidrs) > 0 ? var.allowed_client_cidrs : null
+  allowed_cidrs   = var.allowed_client_cidrs
 }
 
 resource "openstack_lb_pool_v2" "api" {

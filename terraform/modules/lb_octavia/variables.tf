@@ -29,8 +29,13 @@ variable "persistence" {
 }
 
 variable "allowed_client_cidrs" {
-  description = "CIDRs allowed to reach the listener (empty: any)."
+  description = "CIDRs allowed to reach the listener."
   type        = list(string)
+
+  validation {
+    condition     = length(var.allowed_client_cidrs) > 0
+    error_message = "allowed_client_cidrs must name at least one CIDR: Octavia opens a listener without allowed_cidrs to everyone."
+  }
 }
 
 variable "health_check" {

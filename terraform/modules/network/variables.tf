@@ -43,7 +43,7 @@ variable "api_port" {
 }
 
 variable "allowed_client_cidrs" {
-  description = "CIDRs allowed to reach the API on the load balancer."
+  description = "CIDRs allowed to reach the API on the HAProxy VIP (clients and admins)."
   type        = list(string)
 }
 
