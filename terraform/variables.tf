@@ -243,7 +243,7 @@ variable "keystone" {
 }
 
 variable "datasource_sync_period" {
-  description = "Seconds between a policy engine's synchronisations with the database (Congress option datasource_sync_period)."
+  description = "Congress option datasource_sync_period, seconds. Congress 11.0.0 reads it for its policy/rule synchroniser before loading congress.conf, so policy engines re-sync rules every 60 s whatever is set here; the datasource synchroniser and Congress's other readers honour it."
   type        = number
   default     = 30
 
