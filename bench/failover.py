@@ -1,0 +1,73 @@
+"""Failover figures of the HA drill: the plan's rendered files run for real on this machine
+(tests/integration/drill.py), then broken on purpose.  Needs root and the Debian packages of
+.ci/run; set CONGRESS_DRILL_VENV to reuse a Congress venv.
+
+  replication_lag_s  a rule created through the VIP, until every policy engine serves it
+                     directly (Congress 11.0.0 synchronises every 60 s, see drill.py)
+  ds_recovery_s      SIGKILL of the datasource node, until Pacemaker runs a new one
+                     (monitor interval of the rendered crm configuration + the agent's start)
+  pe_failover_s      SIGKILL of the policy engine a client is stuck to, until HAProxy has it
+                     DOWN and the client is served by a live node (health-check budget)
+
+vip_failover_s (keepalived moving the VIP between two HAProxy hosts) is not measured: the
+drill has no network namespaces yet.
+"""
+
+import json
+import os
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from planning import REPO, Workspace
+
+sys.path.insert(0, str(REPO / "tests" / "integration"))
+from congress_runtime import install_congress_venv  # noqa: E402
+from drill import CLIENTS, DRILL_EXAMPLE, DRILL_OVERRIDES, Drill  # noqa: E402
+
+
+def rendered_cloud_init() -> dict[str, str]:
+    workspace = Workspace()
+    try:
+        overrides = workspace.root / "drill.tfvars.json"
+        overrides.write_text(json.dumps(DRILL_OVERRIDES))
+        plan_file = workspace.root / "drill.tfplan"
+        workspace.run("plan", "-refresh=false", "-input=false", f"-out={plan_file}",
+                      f"-var-file={REPO / 'examples' / DRILL_EXAMPLE / 'terraform.tfvars'}", f"-var-file={overrides}")
+        shown = json.loads(workspace.run("show", "-json", str(plan_file)))
+        return shown["planned_values"]["outputs"]["cloud_init"]["value"]
+    finally:
+        workspace.close()
+
+
+def main():
+    cloud_init = rendered_cloud_init()
+    scratch = tempfile.TemporaryDirectory(prefix="congress-failover-")
+    venv = install_congress_venv(Path(os.environ.get("CONGRESS_DRILL_VENV") or Path(scratch.name) / "venv")).path
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    drill = Drill(cloud_init, venv)
+    try:
+        drill.start()
+        drill.create_policy("bench_replication", "lagging(x) :- behind(x)")
+        lag = drill.replication_lag("bench_replication", "lagging(x) :- behind(x)", timeout=drill.sync_budget_s() + 30)
+        print(f"replication_lag_s={max(lag.values()):.1f}", flush=True)
+
+        ds = drill.kill_datasource_node()
+        print(f"ds_recovery_s={ds['recovered_s']:.1f}", flush=True)
+
+        pe = drill.kill_policy_engine_behind(CLIENTS[0])
+        if pe["moved_s"] is None or pe["down_s"] is None or pe["failures"]:
+            raise SystemExit(f"policy engine failover did not complete cleanly: {pe}")
+        print(f"pe_failover_requests_failed={len(pe['failures'])}", flush=True)
+        print(f"pe_failover_s={max(pe['moved_s'], pe['down_s']):.1f}", flush=True)
+    finally:
+        drill.close()
+        scratch.cleanup()
+
+
+if __name__ == "__main__":
+    started = time.monotonic()
+    main()
+    print(f"# failover drill took {time.monotonic() - started:.0f} s", file=sys.stderr)
