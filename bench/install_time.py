@@ -25,18 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-SCRIPT = REPO / "cloudinit" / "scripts" / "install-congress.sh"
-CONSTRAINTS = REPO / "cloudinit" / "congress-constraints.txt"
-SHIM = REPO / "cloudinit" / "congress_py311_compat.py"
-
-
-def default_python() -> str:
-    debian = "/usr/bin/python3"
-    if os.path.exists(debian) and subprocess.run([debian, "-c", "import ensurepip, venv"],
-                                                 capture_output=True).returncode == 0:
-        return debian
-    return sys.executable
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from congress_runtime import CONSTRAINTS, SCRIPT, SHIM, venv_python  # noqa: E402
 
 
 def timed(cmd: list[str], env: dict[str, str] | None = None, log: Path | None = None) -> float:
@@ -60,7 +50,7 @@ def install(venv: Path, source: str, url: str, python: str, log: Path) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--index-url", default="https://pypi.org/simple")
-    ap.add_argument("--python", default=default_python(), help="interpreter that makes the venvs")
+    ap.add_argument("--python", default=venv_python(), help="interpreter that makes the venvs")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (venvs, wheelhouse, logs)")
     args = ap.parse_args()
 

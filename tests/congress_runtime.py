@@ -24,7 +24,7 @@ SHIM = CLOUDINIT / "congress_py311_compat.py"
 INSTALL_TIMEOUT = 1500  # seconds; a cold install from PyPI builds psycopg2
 
 
-def _venv_python() -> str:
+def venv_python() -> str:
     """Debian's python3 (what the VMs use) when it can make venvs, else this interpreter."""
     debian = "/usr/bin/python3"
     if os.path.exists(debian) and subprocess.run([debian, "-c", "import ensurepip, venv"],
@@ -51,7 +51,7 @@ def run_install(venv: Path, *args: str, constraints: Path = CONSTRAINTS, source:
                CONGRESS_VENV=str(venv),
                CONGRESS_CONSTRAINTS=str(constraints),
                CONGRESS_SHIM=str(SHIM),
-               CONGRESS_PYTHON=_venv_python(),
+               CONGRESS_PYTHON=venv_python(),
                CONGRESS_INSTALL_SOURCE=source or os.environ.get("CONGRESS_TF_TEST_INSTALL_SOURCE", "index"))
     env.pop("CONGRESS_INSTALL_URL", None)
     if os.environ.get("CONGRESS_TF_TEST_INSTALL_URL"):
