@@ -9,8 +9,10 @@
   pe_failover_s      SIGKILL of the policy engine a client is stuck to, until HAProxy has it
                      DOWN and the client is served by a live node (health-check budget)
 
-vip_failover_s (keepalived moving the VIP between two HAProxy hosts) is not measured: the
-drill has no network namespaces yet.
+  vip_failover_s     stop of the HAProxy holding the VIP (lb-0 and lb-1 with keepalived in
+                     network namespaces, tests/integration/vip.py), until GET / through the VIP
+                     answers 200 from the other HAProxy host (track script fall x interval,
+                     then VRRP moves the VIP)
 """
 
 import json
@@ -26,13 +28,14 @@ from planning import REPO, Workspace
 sys.path.insert(0, str(REPO / "tests" / "integration"))
 from congress_runtime import install_congress_venv  # noqa: E402
 from drill import CLIENTS, DRILL_EXAMPLE, DRILL_OVERRIDES, Drill  # noqa: E402
+from vip import VipDrill, vip_overrides  # noqa: E402
 
 
-def rendered_cloud_init() -> dict[str, str]:
+def rendered_cloud_init(drill_overrides: dict) -> dict[str, str]:
     workspace = Workspace()
     try:
         overrides = workspace.root / "drill.tfvars.json"
-        overrides.write_text(json.dumps(DRILL_OVERRIDES))
+        overrides.write_text(json.dumps(drill_overrides))
         plan_file = workspace.root / "drill.tfplan"
         workspace.run("plan", "-refresh=false", "-input=false", f"-out={plan_file}",
                       f"-var-file={REPO / 'examples' / DRILL_EXAMPLE / 'terraform.tfvars'}", f"-var-file={overrides}")
@@ -43,11 +46,13 @@ def rendered_cloud_init() -> dict[str, str]:
 
 
 def main():
-    cloud_init = rendered_cloud_init()
+    cloud_init = rendered_cloud_init(DRILL_OVERRIDES)
+    vip_cloud_init = rendered_cloud_init(vip_overrides(DRILL_OVERRIDES))
     scratch = tempfile.TemporaryDirectory(prefix="congress-failover-")
     venv = install_congress_venv(Path(os.environ.get("CONGRESS_DRILL_VENV") or Path(scratch.name) / "venv")).path
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     drill = Drill(cloud_init, venv)
+    pair = None
     try:
         drill.start()
         drill.create_policy("bench_replication", "lagging(x) :- behind(x)")
@@ -57,12 +62,23 @@ def main():
         ds = drill.kill_datasource_node()
         print(f"ds_recovery_s={ds['recovered_s']:.1f}", flush=True)
 
+        pair = VipDrill(vip_cloud_init, drill).start()
+        vip = pair.stop_haproxy_of_holder()
+        if vip["answered_s"] is None or vip["moved_s"] is None:
+            raise SystemExit(f"VIP failover did not complete: {vip}")
+        print(f"vip_moved_s={vip['moved_s']:.1f}", flush=True)
+        print(f"vip_failover_s={vip['answered_s']:.1f}", flush=True)
+        pair.close()
+        pair = None
+
         pe = drill.kill_policy_engine_behind(CLIENTS[0])
         if pe["moved_s"] is None or pe["down_s"] is None or pe["failures"]:
             raise SystemExit(f"policy engine failover did not complete cleanly: {pe}")
         print(f"pe_failover_requests_failed={len(pe['failures'])}", flush=True)
         print(f"pe_failover_s={max(pe['moved_s'], pe['down_s']):.1f}", flush=True)
     finally:
+        if pair is not None:
+            pair.close()
         drill.close()
         scratch.cleanup()
 

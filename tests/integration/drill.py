@@ -17,9 +17,11 @@ the VM.  What runs comes from the plan's `cloud_init` output, parsed, never re-r
 Files are only rewritten where they name places of a VM (/etc, /var, /opt, /run): they point
 into this drill's temporary directory instead.  Deviations from the VMs, on purpose:
   - one datasource host: a one-node Corosync/Pacemaker cluster (the other node is left out
-    of the nodelist); no failover between two hosts;
+    of the nodelist); the two-node pair with failover between hosts runs in namespaces of its
+    own, see ds_pair.py;
   - everything runs as root (no congress/haproxy users are created on the test machine);
-  - no keepalived: the VIP is a loopback address that is always local, HAProxy of lb-0 holds it;
+  - no keepalived: the VIP is a loopback address that is always local, HAProxy of lb-0 holds it
+    (the keepalived pair runs in network namespaces of its own, see vip.py);
   - policy engines start one after another, each once the previous one's API answers, as
     start-congress-policy-engine.sh does on the VMs under a MariaDB lock (started together on
     an empty database they race on Congress's default policies);
@@ -352,7 +354,7 @@ def http(method: str, url: str, body: dict | None = None, source: str | None = N
     conn = _connection(parts.hostname, parts.port, source, timeout)
     try:
         data = json.dumps(body).encode() if body is not None else None
-        conn.request(method, parts.path or "/", body=data, headers={"Content-Type": "application/json"})
+        conn.request(method, (parts.path or "/") + (f"?{parts.query}" if parts.query else ""), body=data, headers={"Content-Type": "application/json"})
         resp = conn.getresponse()
         raw = resp.read().decode()
         try:
@@ -376,6 +378,34 @@ def run(argv: list, env: dict | None = None, timeout: float = 120, input: str | 
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(map(str, argv))} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     return result.stdout
+
+
+def localise_haproxy_cfg(cfg: str, sock: Path) -> str:
+    """The rendered haproxy.cfg for the foreground, as root, no chroot; admin socket `sock`,
+    log lines on stdout."""
+    out = []
+    for line in cfg.splitlines():
+        word = line.split()[0] if line.split() else ""
+        if word in ("chroot", "user", "group", "daemon"):
+            continue
+        if word == "stats" and line.split()[1] == "socket":
+            line = re.sub(r"socket\s+\S+", f"socket {sock}", line)
+        if word == "log" and "/dev/log" in line:
+            line = line.replace("/dev/log", "stdout format raw")
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def haproxy_cmd(sock: Path, command: str) -> str:
+    """One command on HAProxy's admin socket."""
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(5)
+        s.connect(str(sock))
+        s.sendall(command.encode() + b"\n")
+        chunks = []
+        while chunk := s.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks).decode()
 
 
 class StateDirs:
@@ -673,34 +703,21 @@ class Drill:
         node = self.rendered.role("haproxy")[0]
         home = self.host_dir(node)
         _, cfg = node.file_named("haproxy.cfg")
-        out = []
-        for line in cfg.splitlines():
-            word = line.split()[0] if line.split() else ""
-            if word in ("chroot", "user", "group", "daemon"):
-                continue                                   # foreground, as root, no chroot here
-            if word == "stats" and line.split()[1] == "socket":
-                line = re.sub(r"socket\s+\S+", f"socket {self.haproxy_sock}", line)
-            if word == "log" and "/dev/log" in line:
-                line = line.replace("/dev/log", "stdout format raw")
-            out.append(line)
-        (home / "haproxy.cfg").write_text("\n".join(out) + "\n")
+        (home / "haproxy.cfg").write_text(localise_haproxy_cfg(cfg, self.haproxy_sock))
         run(["haproxy", "-c", "-q", "-f", home / "haproxy.cfg"])
         self.haproxy_log = home / "haproxy.out"
         self.haproxy = self._spawn("haproxy", ["haproxy", "-db", "-f", home / "haproxy.cfg"], home)
 
     def haproxy_cmd(self, command: str) -> str:
-        with socket.socket(socket.AF_UNIX) as s:
-            s.settimeout(5)
-            s.connect(str(self.haproxy_sock))
-            s.sendall(command.encode() + b"\n")
-            chunks = []
-            while chunk := s.recv(65536):
-                chunks.append(chunk)
-        return b"".join(chunks).decode()
+        return haproxy_cmd(self.haproxy_sock, command)
 
     def backend_stats(self) -> dict[str, dict]:
         """HAProxy's own view of each policy engine: status, total sessions, ..."""
-        text = self.haproxy_cmd("show stat").lstrip("# ")
+        return self.read_stats(self.haproxy_sock)
+
+    @staticmethod
+    def read_stats(sock: Path) -> dict[str, dict]:
+        text = haproxy_cmd(sock, "show stat").lstrip("# ")
         rows = csv.DictReader(io.StringIO(text))
         return {r["svname"]: r for r in rows if r["svname"] not in ("FRONTEND", "BACKEND") and r["pxname"] != "congress_api"}
 
