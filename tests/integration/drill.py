@@ -311,6 +311,16 @@ class Service:
 
 # --- helpers ---------------------------------------------------------------------------------
 
+def run_cleanups(cleanups: list) -> None:
+    """Run every cleanup, newest first, going on past any that fails; then forget them."""
+    for cleanup in reversed(cleanups):
+        try:
+            cleanup()
+        except Exception:  # noqa: BLE001 - keep cleaning
+            pass
+    cleanups.clear()
+
+
 def wait_for(what: str, check, timeout: float, interval: float = 0.25):
     deadline = time.monotonic() + timeout
     while True:
@@ -847,21 +857,11 @@ class Drill:
     def close(self):
         for service in self.services.values():
             service.stop()
-        for cleanup in reversed(self.cleanups):
-            try:
-                cleanup()
-            except Exception:  # noqa: BLE001 - keep cleaning
-                pass
-        self.cleanups.clear()
+        run_cleanups(self.cleanups)
         for proc in reversed(self.procs):
             proc.stop(timeout=30)
         self.procs.clear()
-        for cleanup in reversed(self.after):
-            try:
-                cleanup()
-            except Exception:  # noqa: BLE001 - keep cleaning
-                pass
-        self.after.clear()
+        run_cleanups(self.after)
         if not os.environ.get("CONGRESS_DRILL_KEEP"):
             shutil.rmtree(self.root, ignore_errors=True)
 

@@ -24,8 +24,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from drill import Drill, Node, Proc, ProcessExited, Rendered, ini_value, run, succeeds, wait_for
-from vip import NETNS_DIR, VIP_CIDR, Relay, remove_netns_dir
+from drill import Drill, Node, Proc, ProcessExited, Rendered, ini_value, run, run_cleanups, succeeds, wait_for
+from vip import VIP_CIDR, Relay, make_bridge
 
 PRIVATE_DIRS = ["/var/lib/pacemaker", "/var/lib/corosync", "/run", "/dev/shm"]
 HOST_SCRIPT = """set -e
@@ -85,11 +85,7 @@ class DsPair:
 
     def make_network(self):
         prefix = VIP_CIDR.split("/")[1]
-        if not NETNS_DIR.exists():
-            self.cleanups.append(remove_netns_dir)
-        run(["ip", "link", "add", self.bridge, "type", "bridge"])
-        self.cleanups.append(lambda: succeeds(["ip", "link", "del", self.bridge]))
-        run(["ip", "link", "set", self.bridge, "type", "bridge", "forward_delay", "0"])
+        make_bridge(self.bridge, self.cleanups)
         # MariaDB and RabbitMQ of this plan: relays to the main drill's.
         conf = self.rendered.congress_conf
         main_conf = self.drill.rendered.congress_conf
@@ -212,12 +208,7 @@ class DsPair:
         return run(host.cmd(["crm_mon", "-1", "-r"]), timeout=30)
 
     def close(self):
-        for cleanup in reversed(self.cleanups):
-            try:
-                cleanup()
-            except Exception:  # noqa: BLE001 - keep cleaning
-                pass
-        self.cleanups.clear()
+        run_cleanups(self.cleanups)
         for relay in self.relays:
             if isinstance(relay, Relay):
                 relay.close()

@@ -32,7 +32,7 @@ import threading
 import time
 from pathlib import Path
 
-from drill import Drill, Node, Proc, Rendered, http, localise_haproxy_cfg, run, succeeds, wait_for
+from drill import Drill, Node, Proc, Rendered, http, localise_haproxy_cfg, run, run_cleanups, succeeds, wait_for
 
 VIP_CIDR = "198.51.100.0/24"
 VIP_CLIENTS = ["198.51.100.201", "198.51.100.202", "198.51.100.203"]
@@ -46,6 +46,18 @@ def remove_netns_dir():
         while succeeds(["mountpoint", "-q", NETNS_DIR]) and succeeds(["umount", NETNS_DIR]):
             pass
         NETNS_DIR.rmdir()
+
+
+def make_bridge(name: str, cleanups: list) -> None:
+    """A bridge in the root namespace joining our namespaced hosts, removed by `cleanups`;
+    it forwards at once (no STP listening/learning delay), as a cloud network does."""
+    # `ip netns add` makes /run/netns (a shared bind mount of itself) when it is not there:
+    # if so, it goes again at the end.
+    if not NETNS_DIR.exists():
+        cleanups.append(remove_netns_dir)
+    run(["ip", "link", "add", name, "type", "bridge"])
+    cleanups.append(lambda: succeeds(["ip", "link", "del", name]))
+    run(["ip", "link", "set", name, "type", "bridge", "forward_delay", "0"])
 
 
 def vip_overrides(base: dict) -> dict:
@@ -163,14 +175,7 @@ class VipDrill:
     # -- network -----------------------------------------------------------------------------
     def make_network(self):
         prefix = VIP_CIDR.split("/")[1]
-        # `ip netns add` makes /run/netns (a shared bind mount of itself) when it is not there:
-        # if so, it goes again at the end.
-        if not NETNS_DIR.exists():
-            self.cleanups.append(remove_netns_dir)
-        run(["ip", "link", "add", self.bridge, "type", "bridge"])
-        self.cleanups.append(lambda: succeeds(["ip", "link", "del", self.bridge]))
-        # The bridge forwards at once (no STP listening/learning delay), as a cloud network does.
-        run(["ip", "link", "set", self.bridge, "type", "bridge", "forward_delay", "0"])
+        make_bridge(self.bridge, self.cleanups)
         for ip in [pe.ip for pe in self.rendered.role("policy_engine")] + VIP_CLIENTS:
             run(["ip", "addr", "add", f"{ip}/{prefix}", "dev", self.bridge])
         run(["ip", "link", "set", self.bridge, "up"])
@@ -344,9 +349,4 @@ class VipDrill:
         for relay in self.relays:
             relay.close()
         self.relays.clear()
-        for cleanup in reversed(self.cleanups):
-            try:
-                cleanup()
-            except Exception:  # noqa: BLE001 - keep cleaning
-                pass
-        self.cleanups.clear()
+        run_cleanups(self.cleanups)
