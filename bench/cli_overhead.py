@@ -24,6 +24,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
+from paths import copy_modules  # noqa: E402
 from provider_double import install  # noqa: E402
 
 
@@ -72,9 +73,7 @@ def main() -> None:
         timed([congress_tf, "plan", str(env_file)], env)  # first run: secrets, init
         state = project / ".congress-tf" / "minimal"
 
-        bare = tmp / "bare"
-        for name in ("terraform", "cloudinit"):
-            shutil.copytree(REPO / name, bare / name, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*"))
+        bare = copy_modules(tmp / "bare")
         timed([terraform, f"-chdir={bare / 'terraform'}", "init", "-input=false"], env)
         bare_plan = [terraform, f"-chdir={bare / 'terraform'}", "plan", "-input=false",
                      f"-var-file={state / 'tfvars.json'}", f"-var-file={state / 'secrets.tfvars.json'}"]

@@ -18,9 +18,9 @@ class Workspace:
     def __init__(self):
         from congress_tf.terraform import find_terraform
 
-        self.root = Path(tempfile.mkdtemp(prefix="congress-tf-bench-"))
-        for name in ("terraform", "cloudinit"):
-            shutil.copytree(REPO / name, self.root / name, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*"))
+        from paths import copy_modules
+
+        self.root = copy_modules(Path(tempfile.mkdtemp(prefix="congress-tf-bench-")))
         self.binary = str(find_terraform().path)
         self.env = {**os.environ, "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"}
         if os.environ.get("CONGRESS_TF_TEST_PROVIDER", "double") == "double":

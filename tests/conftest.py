@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 import tftest
 
-from paths import EXAMPLES, REPO, example_tfvars
+from paths import EXAMPLES, copy_modules, copy_tree, example_tfvars
 PROVIDER = os.environ.get("CONGRESS_TF_TEST_PROVIDER", "double")
 if PROVIDER not in ("double", "real"):
     raise pytest.UsageError(f"CONGRESS_TF_TEST_PROVIDER must be double or real, not {PROVIDER!r}")
@@ -86,11 +85,7 @@ def terraform_env(tmp_path_factory) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def workspace(tmp_path_factory) -> Path:
     """A copy of terraform/ and cloudinit/ so init never writes into the source tree."""
-    root = tmp_path_factory.mktemp("workspace")
-    for name in ("terraform", "cloudinit"):
-        if (REPO / name).exists():
-            shutil.copytree(REPO / name, root / name, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*"))
-    return root
+    return copy_modules(tmp_path_factory.mktemp("workspace"))
 
 
 @pytest.fixture(scope="session")
@@ -104,8 +99,7 @@ def terraform(workspace, terraform_binary, terraform_env, tmp_path_factory):
             if not key.is_absolute():
                 workdir = workspace / key
             else:
-                workdir = tmp_path_factory.mktemp(key.name) / key.name
-                shutil.copytree(key, workdir, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*"))
+                workdir = copy_tree(key, tmp_path_factory.mktemp(key.name) / key.name)
             tf = tftest.TerraformTest(str(workdir), binary=terraform_binary, env=terraform_env)
             tf.setup(cleanup_on_exit=False)
             initialised[key] = tf
