@@ -103,7 +103,7 @@ def load_env(path: Path):
     try:
         return envfile.load(path)
     except envfile.EnvFileError as exc:
-        raise BadInput(f"{exc.path}: {len(exc.problems)} problem(s):\n" + "\n".join(f"  {p}" for p in exc.problems))
+        raise BadInput(f"{exc.path}: {exc.total} problem(s):\n" + "\n".join(f"  {p}" for p in exc.problems))
 
 
 def open_cloud(ctx: click.Context, env):

@@ -121,3 +121,48 @@ def test_state_backend_is_local_by_default_with_the_state_beside_env_yaml(tmp_pa
     sd = StateDir(path, name)
     assert sd.backend(env) == {"terraform": {"backend": {"local": {"path": str(tmp_path / ".congress-tf" / "env"
                                                                               / "terraform.tfstate")}}}}
+
+
+# --- what editors and copy-paste produce -----------------------------------------------------------
+
+GOOD_ENV = ("name: lab\nimage: debian-12\nflavors: {default: m1.medium}\nnetwork: {cidr: 198.18.0.0/24}\n"
+            "auth_strategy: noauth\nlb_provider: haproxy\nkey_pair: ops key\napi_port: 8779\n")
+
+
+@pytest.mark.parametrize("encoding, newline", [("utf-8-sig", "\r\n"), ("utf-16", "\r\n"), ("utf-16-be", "\n"),
+                                               ("utf-8", "\r")])
+def test_windows_editors_files_read_as_the_same_env(tmp_path, encoding, newline):
+    """Notepad's UTF-8 with a byte-order mark and its "Unicode" (UTF-16 with a mark), CRLF or old-Mac CR."""
+    path = tmp_path / "env.yaml"
+    data = GOOD_ENV.replace("\n", newline).encode(encoding)
+    if encoding == "utf-16-be":
+        data = b"\xfe\xff" + data
+    path.write_bytes(data)
+    env, name = envfile.load(path)
+    assert (name, env.key_pair, env.api_port, env.network.cidr) == ("lab", "ops key", 8779, "198.18.0.0/24")
+
+
+def test_a_file_far_bigger_than_any_env_yaml_is_refused_unread(tmp_path):
+    path = tmp_path / "env.yaml"
+    path.write_text(GOOD_ENV + "# padding\n" * 40000)
+    with pytest.raises(envfile.EnvFileError, match="at most 256 KiB"):
+        envfile.load(path)
+
+
+def test_plain_yaml_values_still_read_as_usual(tmp_path):
+    """Only YAML 1.1's surprises are refused: decimals, true/false, null and quoted text are fine."""
+    path = tmp_path / "env.yaml"
+    path.write_text(GOOD_ENV + "policy_engine_count: +3\nfloating_ip_pool: null\nname_prefix: 'no'\n"
+                    "state: {backend: s3, bucket: tf-state, key: '010', use_path_style: False}\n")
+    env, _ = envfile.load(path)
+    assert (env.policy_engine_count, env.state.key, env.state.use_path_style, env.name_prefix) == (3, "010", False, "no")
+
+
+def test_problems_beyond_twenty_are_counted_not_listed(tmp_path):
+    path = tmp_path / "env.yaml"
+    path.write_text(GOOD_ENV + "".join(f"extra_{i}: 1\n" for i in range(100)))
+    with pytest.raises(envfile.EnvFileError) as caught:
+        envfile.load(path)
+    assert caught.value.total == 100 and len(caught.value.problems) == envfile.MAX_PROBLEMS + 1
+    assert caught.value.problems[-1] == "... and 80 more problem(s) not shown"
+    assert sum("allowed keys here" in p for p in caught.value.problems) == 1
