@@ -9,7 +9,8 @@ resource "openstack_lb_listener_v2" "api" {
   loadbalancer_id = openstack_lb_loadbalancer_v2.api.id
   protocol        = "HTTP"
   protocol_port   = var.api_port
-  allowed_cidrs   = var.allowed_client_cidrs
+  # Octavia answers with the list sorted; sending it sorted keeps a re-plan after apply empty.
+  allowed_cidrs = sort(var.allowed_client_cidrs)
 }
 
 resource "openstack_lb_pool_v2" "api" {
