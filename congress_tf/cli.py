@@ -50,7 +50,33 @@ def _probe():
 def _open_cloud(cloud_name):
     from congress_tf.cloud import OpenStackCloud
 
+    _check_cloud_entry(cloud_name)
     return OpenStackCloud(cloud_name)
+
+
+def _check_cloud_entry(cloud_name: str | None) -> None:
+    """A clouds.yaml entry that is not there is bad input (exit 2): say where it was looked for."""
+    name, given_by = (cloud_name, "env.yaml's `cloud`") if cloud_name else (os.environ.get("OS_CLOUD"), "$OS_CLOUD")
+    if not name:
+        return  # OS_* variables, as openstacksdk reads them
+    from openstack.config import loader
+
+    try:
+        config = loader.OpenStackConfig()
+        known = config.get_cloud_names()
+    except Exception:  # noqa: BLE001 - an unreadable clouds.yaml: openstacksdk's own error says more
+        return
+    if name in known:
+        return
+    env_file = os.environ.get("OS_CLIENT_CONFIG_FILE")
+    looked = list(dict.fromkeys(([env_file] if env_file else []) + [f for f in loader.CONFIG_FILES
+                                                                     if f.endswith(".yaml")]))
+    found = f"{config.config_filename} has: {', '.join(sorted(n for n in known if n != 'envvars')) or 'no entries'}" \
+        if config.config_filename else "no clouds.yaml found"
+    raise BadInput(f"cloud: {given_by} names {name!r}, which no clouds.yaml defines ({found}). Looked in: "
+                   f"{', '.join(looked)} ($OS_CLIENT_CONFIG_FILE names another file; "
+                   f"$OS_CLOUD is {os.environ.get('OS_CLOUD') or 'unset'}). Fix the name or omit `cloud` to use "
+                   "OS_* variables.")
 
 
 def terraform_binary(ctx: click.Context) -> tf.TerraformBinary:
@@ -95,6 +121,13 @@ JSON = click.option("--json", "as_json", is_flag=True, help="Write data as JSON 
 
 def _echo(line: str, err: bool = False) -> None:
     click.echo(line, err=err)
+
+
+def load_inputs(ctx: click.Context, path: Path):
+    """env.yaml and the Terraform to run, both checked before anything is written (exit 2)."""
+    loaded = load_env(path)
+    terraform_binary(ctx)
+    return loaded
 
 
 def load_env(path: Path):
@@ -143,13 +176,19 @@ def state_dir(file: Path, name: str):
 
 @contextmanager
 def holding(sd):
+    """The environment locked for this run; whatever it (and Terraform) writes is private (umask 077:
+    state, its backup and the saved plan hold every secret)."""
     from congress_tf.state import LockedError
 
+    umask = os.umask(0o077)
     try:
         with sd.locked():
             yield
     except LockedError as exc:
         raise BadInput(str(exc)) from None
+    finally:
+        os.umask(umask)
+        sd.make_private()
 
 
 def operator_secrets_check(env, sd) -> None:
@@ -163,7 +202,6 @@ def operator_secrets_check(env, sd) -> None:
 
 
 def _dry_secrets(env, sd) -> None:
-    import os
     from congress_tf.state import SecretsError
 
     for needed, var, name, why in (
@@ -194,6 +232,16 @@ def prepare(ctx: click.Context, env, sd, resolved):
             runner.init()
         sd.init_done()
     return runner, [tfvars_path, secrets_path]
+
+
+def never_applied(env, sd, name: str) -> None:
+    """Refuse (exit 1) before creating anything when a local state does not exist yet.
+    (A remote backend's state can only be read after `terraform init`.)"""
+    from congress_tf.envfile import LocalState
+
+    if isinstance(env.state, LocalState) and not (sd.state_file.exists() and sd.state_file.stat().st_size):
+        raise Failure(f"environment {name!r} has not been applied yet (no state at {sd.state_file}): "
+                      f"run `congress-tf apply {sd.env_file}` first")
 
 
 def workdir_only(ctx: click.Context, env, sd):
@@ -262,8 +310,14 @@ def init(file: Path, force: bool) -> None:
 
     if file.exists() and not force:
         raise BadInput(f"{file} exists; not overwriting it (use --force)")
-    name = file.stem if NAME_RE.match(file.stem) else "congress"
-    file.write_text(TEMPLATE.format(file=file.name, name=name))
+    if not file.parent.is_dir():
+        raise BadInput(f"cannot write {file}: directory {file.parent} does not exist (create it first: "
+                       f"mkdir -p {file.parent})")
+    name = file.stem if NAME_RE.fullmatch(file.stem) else "congress"
+    try:
+        file.write_text(TEMPLATE.format(file=file.name, name=name))
+    except OSError as exc:
+        raise BadInput(f"cannot write {file}: {exc.strerror or exc}") from None
     click.echo(f"wrote {file}: edit it, then `congress-tf validate {file}`")
 
 
@@ -276,20 +330,27 @@ def validate(ctx: click.Context, file: Path, offline: bool, as_json: bool) -> No
     """Check env.yaml: the schema, then names, quotas and Octavia on the cloud."""
     env, name = load_env(file)
     if offline:
-        if env.needs_cloud():
-            raise BadInput(f"{file}: --offline, but names must be looked up or lb_provider is auto; "
-                           "give UUIDs and octavia or haproxy")
-        from congress_tf.cloud import resolve_offline
-        resolved = resolve_offline(env)
+        from congress_tf.cloud import Resolved
+        from congress_tf.envfile import given_ids, is_id
+
+        # Schema only: names stay names (looked up by plan and apply), auto stays auto.
+        resolved = Resolved(given_ids(env), env.lb_provider, {}, [])
+        names = [key for key, value in resolved.ids.items() if not is_id(value)]
     else:
         resolved = resolve(ctx, env, file, full=True)
     operator_secrets_check(env, state_dir(file, name))
     if as_json:
         click.echo(json.dumps({"environment": name, "ok": True, "lb_provider": resolved.lb_provider,
                                "ids": resolved.ids}, indent=2, sort_keys=True))
+    elif offline:
+        from congress_tf.cloud import field_of
+
+        click.echo(f"{file}: environment {name!r} is valid (offline: schema only"
+                   + (f"; not looked up: {', '.join(field_of(k) for k in names)}" if names else "")
+                   + ("; lb_provider auto is decided on the cloud" if env.lb_provider == "auto" else "") + ")")
     else:
         click.echo(f"{file}: environment {name!r} is valid"
-                   + ("" if offline else f" (names resolved, quotas enough, lb_provider {resolved.lb_provider})"))
+                   f" (names resolved, quotas enough, lb_provider {resolved.lb_provider})")
 
 
 @main.command()
@@ -300,7 +361,7 @@ def plan(ctx: click.Context, file: Path, as_json: bool) -> None:
     """Show what apply would change (looks names up on the cloud only when env.yaml has names)."""
     from congress_tf.progress import Progress
 
-    env, name = load_env(file)
+    env, name = load_inputs(ctx, file)
     resolved = resolve(ctx, env, file)
     sd = state_dir(file, name)
     operator_secrets_check(env, sd)
@@ -323,7 +384,7 @@ def apply(ctx: click.Context, file: Path, yes: bool, as_json: bool) -> None:
     """Create or update the cluster; ends with the API VIP and URL."""
     from congress_tf.progress import Progress
 
-    env, name = load_env(file)
+    env, name = load_inputs(ctx, file)
     resolved = resolve(ctx, env, file, full=True)
     sd = state_dir(file, name)
     operator_secrets_check(env, sd)
@@ -360,8 +421,9 @@ def apply(ctx: click.Context, file: Path, yes: bool, as_json: bool) -> None:
 @click.pass_context
 def output(ctx: click.Context, file: Path, as_json: bool) -> None:
     """Show the deployment's outputs (API VIP and URL, nodes); never the sensitive ones."""
-    env, name = load_env(file)
+    env, name = load_inputs(ctx, file)
     sd = state_dir(file, name)
+    never_applied(env, sd, name)
     with holding(sd):
         outputs = public_outputs(workdir_only(ctx, env, sd))
     if not outputs:
@@ -385,8 +447,9 @@ def status(ctx: click.Context, file: Path, as_json: bool, timeout: float) -> Non
     """Check the API through the VIP and on every node, the load balancer and the VMs."""
     from congress_tf import status as st
 
-    env, name = load_env(file)
+    env, name = load_inputs(ctx, file)
     sd = state_dir(file, name)
+    never_applied(env, sd, name)
     with holding(sd):
         outputs = public_outputs(workdir_only(ctx, env, sd))
     if not outputs.get("api_url"):
@@ -414,7 +477,7 @@ def destroy(ctx: click.Context, file: Path, yes: bool) -> None:
     from congress_tf.progress import Progress
     from congress_tf.cloud import resolve_offline
 
-    env, name = load_env(file)
+    env, name = load_inputs(ctx, file)
     sd = state_dir(file, name)
     if not yes:
         typed = click.prompt(f"Destroy every resource of environment {name!r}? Type its name to confirm",
@@ -461,7 +524,7 @@ def render(ctx: click.Context, file: Path, directory: Path) -> None:
     Terraform renders the cloud-init (a plan, not applied); the files hold secrets, so they are
     written with mode 0600.  tfvars.json holds none.
     """
-    env, name = load_env(file)
+    env, name = load_inputs(ctx, file)
     resolved = resolve(ctx, env, file)
     sd = state_dir(file, name)
     operator_secrets_check(env, sd)
@@ -473,7 +536,8 @@ def render(ctx: click.Context, file: Path, directory: Path) -> None:
             shown = runner.show_json(sd.plan_file)
     outputs = shown.get("planned_values", {}).get("outputs", {})
     cloud_init = (outputs.get("cloud_init") or {}).get("value") or {}
-    directory.mkdir(parents=True, exist_ok=True)
+    created = not directory.exists()
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     written = [directory / "tfvars.json"]
     shutil.copyfile(sd.tfvars, written[0])
     (directory / "cloud-init").mkdir(exist_ok=True)
@@ -485,4 +549,5 @@ def render(ctx: click.Context, file: Path, directory: Path) -> None:
         written.append(path)
     for path in written:
         click.echo(f"wrote {path}")
-    click.echo(f"{len(cloud_init)} node(s); cloud-init files hold secrets (mode 0600)")
+    click.echo(f"{len(cloud_init)} node(s); the cloud-init files hold secrets (mode 0600"
+               + (", directory 0700" if created else "") + f"): keep {directory} out of version control")

@@ -30,6 +30,8 @@ from congress_tf.envfile import Env, HttpState, S3State
 
 DIRNAME = ".congress-tf"
 GENERATED = ("db_password", "rabbit_password", "cluster_auth_key", "vrrp_password")
+# Files holding secrets (Terraform's state and saved plan carry every one of them in clear).
+PRIVATE_FILES = ("secrets.json", "secrets.tfvars.json", "terraform.tfstate", "terraform.tfstate.backup", "last.tfplan")
 SECRET_CHARS_OK = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~-")
 
 
@@ -65,6 +67,13 @@ class StateDir:
     def create(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         os.chmod(self.root, 0o700)
+
+    def make_private(self) -> None:
+        """Mode 0600 on every file holding secrets, whatever the umask or an older run left."""
+        for name in PRIVATE_FILES:
+            path = self.root / name
+            if path.is_file():
+                os.chmod(path, 0o600)
 
     # --- lock ---------------------------------------------------------------------------------
 

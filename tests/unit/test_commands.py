@@ -428,3 +428,114 @@ def test_remote_backend_is_written_into_the_working_copy_and_state_pulled_for_ba
     written = json.loads((StateDir(env_file, "minimal").module / "congress_tf_backend.tf.json").read_text())
     assert list(written["terraform"]["backend"]) == [backend]
     assert cmd_names(log) == ["init", "state", "apply", "output"]
+
+
+# --- bad input is found before anything is written ----------------------------------------------------------
+
+@pytest.mark.parametrize("args", [["plan"], ["render", "OUT"], ["apply", "--yes"], ["destroy", "--yes"], ["output"],
+                                  ["status"]], ids=lambda a: a[0])
+@pytest.mark.parametrize("how", ["option", "env"])
+def test_a_wrong_terraform_is_refused_before_anything_is_written(tmp_path, monkeypatch, args, how):
+    for key, value in PASSWORDS.items():
+        monkeypatch.setenv(key, value)
+    env_file = example(tmp_path, "minimal")
+    missing = tmp_path / "no-such-terraform"
+    if how == "env":
+        monkeypatch.setenv(ENV_VAR, str(missing))
+        head = []
+    else:
+        monkeypatch.delenv(ENV_VAR, raising=False)
+        head = ["--terraform", missing]
+    command = [a if a != "OUT" else tmp_path / "out" for a in args]
+    result = invoke([*head, command[0], env_file, *command[1:]])
+    assert result.exit_code == 2, result.output
+    assert "does not exist" in result.output and str(missing) in result.output
+    assert sorted(p.name for p in env_file.parent.iterdir()) == ["env.yaml"]
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("command", ["output", "status"])
+def test_output_and_status_of_an_environment_never_applied_create_nothing_and_run_nothing(tmp_path, fake_tf, command):
+    terraform, log = fake_tf
+    env_file = example(tmp_path, "minimal")
+    result = invoke(["--terraform", terraform, command, env_file])
+    assert result.exit_code == 1, result.output
+    assert "environment 'minimal' has not been applied yet" in result.output
+    assert calls(log) == [] and sorted(p.name for p in env_file.parent.iterdir()) == ["env.yaml"]
+
+
+def test_init_into_a_missing_directory_is_bad_input(tmp_path):
+    result = invoke(["init", tmp_path / "envs" / "lab.yaml"])
+    assert result.exit_code == 2, result.output
+    assert f"directory {tmp_path / 'envs'} does not exist" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_init_names_the_environment_only_from_a_usable_file_name(tmp_path):
+    for stem, name in (("lab-2", "lab-2"), ("lab_2", "congress"), ("Lab", "congress")):
+        assert invoke(["init", tmp_path / f"{stem}.yaml"]).exit_code == 0
+        assert f"\nname: {name} " in (tmp_path / f"{stem}.yaml").read_text()
+
+
+def test_validate_offline_accepts_the_template_init_writes(tmp_path):
+    env_file = tmp_path / "lab.yaml"
+    assert invoke(["init", env_file]).exit_code == 0
+    result = invoke(["validate", "--offline", env_file])
+    assert result.exit_code == 0, result.output
+    assert "not looked up: image, flavors.default, network.external_network" in result.output
+    assert "lb_provider auto is decided on the cloud" in result.output
+
+
+@pytest.fixture
+def clouds_yaml(tmp_path, monkeypatch):
+    path = tmp_path / "clouds.yaml"
+    path.write_text("clouds:\n  lab:\n    auth: {auth_url: 'https://keystone.example.invalid:5000/v3'}\n"
+                    "  staging:\n    auth: {auth_url: 'https://keystone.example.invalid:5000/v3'}\n")
+    monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(path))
+    monkeypatch.delenv("OS_CLOUD", raising=False)
+    return path
+
+
+@pytest.mark.parametrize("where", ["env.yaml", "OS_CLOUD"])
+def test_an_unknown_cloud_is_bad_input_saying_where_it_looked(tmp_path, clouds_yaml, monkeypatch, where):
+    """The real openstacksdk configuration loader, no cloud contacted."""
+    env_file = tmp_path / "env.yaml"
+    env_file.write_text(("cloud: labb\n" if where == "env.yaml" else "")
+                        + "image: debian-12\nflavors: {default: m1.medium}\nnetwork: {cidr: 198.18.0.0/24}\n"
+                          "auth_strategy: noauth\n")
+    if where == "OS_CLOUD":
+        monkeypatch.setenv("OS_CLOUD", "labb")
+    result = CliRunner().invoke(main, ["validate", str(env_file)])
+    assert result.exit_code == 2, result.output
+    assert "'labb', which no clouds.yaml defines" in result.output
+    assert f"{clouds_yaml} has: lab, staging" in result.output
+    assert "/etc/openstack/clouds.yaml" in result.output and "Traceback" not in result.output
+    assert ("env.yaml's `cloud`" if where == "env.yaml" else "$OS_CLOUD names") in result.output
+    assert not (tmp_path / ".congress-tf").exists()
+
+
+# --- secrets on disk ------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def loose_umask():
+    old = os.umask(0o022)
+    yield
+    os.umask(old)
+
+
+def test_plan_file_and_state_are_0600_whatever_the_umask(tmp_path, fake_tf, loose_umask):
+    terraform, _ = fake_tf
+    env_file = example(tmp_path, "minimal")
+    sd = StateDir(env_file, "minimal")
+    seed_state(env_file, "minimal")  # as an older run left it: 0644
+    (sd.root / "terraform.tfstate.backup").write_text("{}")
+    for path in (sd.state_file, sd.root / "terraform.tfstate.backup"):
+        path.chmod(0o644)
+    result = invoke(["--terraform", terraform, "plan", env_file], obj={"cloud_factory": FakeCloud().factory})
+    assert result.exit_code == 0, result.output
+    assert sd.plan_file.read_text() == "fake plan"  # written by "Terraform" itself, under our umask
+    for path in (sd.plan_file, sd.state_file, sd.root / "terraform.tfstate.backup", sd.secrets_file,
+                 sd.root / "secrets.tfvars.json"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    assert stat.S_IMODE(sd.root.stat().st_mode) == 0o700
+    assert os.umask(0o022) == 0o022  # put back after the run
