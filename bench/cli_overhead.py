@@ -24,7 +24,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
-from paths import copy_modules  # noqa: E402
+from paths import EXAMPLE_CLOUDS_YAML, copy_modules  # noqa: E402
 from provider_double import install  # noqa: E402
 
 
@@ -60,7 +60,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="cli-overhead-") as tmp:
         tmp = Path(tmp)
         env = {**os.environ, "TF_CLI_CONFIG_FILE": str(install(tmp / "provider-double")), "CHECKPOINT_DISABLE": "1",
-               "TF_IN_AUTOMATION": "1"}
+               "TF_IN_AUTOMATION": "1", "OS_CLIENT_CONFIG_FILE": str(EXAMPLE_CLOUDS_YAML)}
         env.pop("CONGRESS_TF_TERRAFORM", None)
 
         helps = [timed([congress_tf, "--help"], env) for _ in range(runs)]

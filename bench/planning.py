@@ -18,11 +18,12 @@ class Workspace:
     def __init__(self):
         from congress_tf.terraform import find_terraform
 
-        from paths import copy_modules
+        from paths import EXAMPLE_CLOUDS_YAML, copy_modules
 
         self.root = copy_modules(Path(tempfile.mkdtemp(prefix="congress-tf-bench-")))
         self.binary = str(find_terraform().path)
-        self.env = {**os.environ, "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"}
+        self.env = {**os.environ, "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1",
+                    "OS_CLIENT_CONFIG_FILE": str(EXAMPLE_CLOUDS_YAML)}
         if os.environ.get("CONGRESS_TF_TEST_PROVIDER", "double") == "double":
             from provider_double import install
 

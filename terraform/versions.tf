@@ -10,7 +10,8 @@ terraform {
 
 # Either a clouds.yaml entry (var.cloud, as OS_CLOUD) or explicit auth. The
 # provider authenticates lazily and the modules use no data sources, so a plan
-# needs no cloud: IDs come in as variables.
+# needs no cloud: IDs come in as variables. It does read clouds.yaml when it is
+# configured, so a named cloud needs its entry even to plan.
 provider "openstack" {
   cloud               = var.cloud
   auth_url            = var.auth.auth_url

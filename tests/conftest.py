@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 import tftest
 
-from paths import EXAMPLES, copy_modules, copy_tree, example_tfvars
+from paths import EXAMPLE_CLOUDS_YAML, EXAMPLES, copy_modules, copy_tree, example_tfvars
+
 PROVIDER = os.environ.get("CONGRESS_TF_TEST_PROVIDER", "double")
 if PROVIDER not in ("double", "real"):
     raise pytest.UsageError(f"CONGRESS_TF_TEST_PROVIDER must be double or real, not {PROVIDER!r}")
@@ -74,7 +75,9 @@ def terraform_binary() -> str:
 
 @pytest.fixture(scope="session")
 def terraform_env(tmp_path_factory) -> dict[str, str]:
-    env = {"TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"}
+    """What Terraform runs with: for both providers, the examples' dummy clouds.yaml (the provider
+    loads it when a configuration names a `cloud`; a plan never contacts the cloud)."""
+    env = {"TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1", "OS_CLIENT_CONFIG_FILE": str(EXAMPLE_CLOUDS_YAML)}
     if PROVIDER == "double":
         from provider_double import install
 

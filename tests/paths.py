@@ -5,6 +5,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted(p.parent.name for p in (REPO / "examples").glob("*/terraform.tfvars"))
+# Dummy entries for every cloud the examples name: the OpenStack provider reads clouds.yaml when it
+# is configured, even for a plan (pass it as OS_CLIENT_CONFIG_FILE).
+EXAMPLE_CLOUDS_YAML = REPO / "examples" / "clouds.yaml"
 
 
 def example_tfvars(name: str) -> Path:

@@ -1,5 +1,6 @@
 # Minimal: two policy engines behind Octavia, one MariaDB and one RabbitMQ VM,
-# the datasource pair, no authentication (a lab). Plans with no cloud.
+# the datasource pair, no authentication (a lab). Plans with no cloud and no
+# clouds.yaml: the provider gets an explicit (dummy) auth_url.
 #
 # DUMMY VALUES: every ID and credential below is a placeholder that lets
 # `terraform plan` run offline; replace them before an apply.
@@ -19,12 +20,14 @@ network = {
   external_network_id = "00000000-0000-4000-8000-0000000e7e01" # DUMMY
 }
 
+backing       = { mode = "single" } # one MariaDB VM, one RabbitMQ VM
 lb_provider   = "octavia"
 auth_strategy = "noauth"
 
 secrets = {
-  db_password      = "dummy-db-password-0001"      # DUMMY
-  rabbit_password  = "dummy-rabbit-password-0001"  # DUMMY
-  cluster_auth_key = "dummy-corosync-authkey-0001" # DUMMY
-  vrrp_password    = "dummy-vrrp-password-0001"    # DUMMY
+  db_password      = "dummy-db-password-0001"                       # DUMMY
+  rabbit_password  = "dummy-rabbit-password-0001"                   # DUMMY
+  cluster_auth_key = "dummy-corosync-authkey-0001"                  # DUMMY
+  vrrp_password    = "dummy-vrrp-password-0001"                     # DUMMY
+  encryption_key   = "ZHVtbXktZmVybmV0LWtleS0wMDAxLWR1bW15LWZlcm4=" # DUMMY: a Fernet key
 }

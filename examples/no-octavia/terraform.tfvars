@@ -2,7 +2,9 @@
 # share a VRRP VIP, on an existing network and subnet.
 #
 # DUMMY VALUES: every ID and credential below is a placeholder that lets
-# `terraform plan` run offline; replace them before an apply.
+# `terraform plan` run offline; replace them before an apply. The cloud is
+# looked up in clouds.yaml even for a plan: plan offline with
+# OS_CLIENT_CONFIG_FILE=$PWD/examples/clouds.yaml (a dummy entry).
 
 cloud = "lab" # a clouds.yaml entry
 
@@ -24,8 +26,9 @@ health_check        = { interval_s = 1, timeout_s = 1, fall = 2, rise = 2 }
 auth_strategy       = "noauth"
 
 secrets = {
-  db_password      = "dummy-db-password-0003"      # DUMMY
-  rabbit_password  = "dummy-rabbit-password-0003"  # DUMMY
-  cluster_auth_key = "dummy-corosync-authkey-0003" # DUMMY
-  vrrp_password    = "dummy-vrrp-password-0003"    # DUMMY
+  db_password      = "dummy-db-password-0003"                       # DUMMY
+  rabbit_password  = "dummy-rabbit-password-0003"                   # DUMMY
+  cluster_auth_key = "dummy-corosync-authkey-0003"                  # DUMMY
+  vrrp_password    = "dummy-vrrp-password-0003"                     # DUMMY
+  encryption_key   = "ZHVtbXktZmVybmV0LWtleS0wMDAzLWR1bW15LWZlcm4=" # DUMMY: a Fernet key
 }

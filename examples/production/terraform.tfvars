@@ -1,9 +1,13 @@
 # Production: four policy engines spread by anti-affinity behind Octavia with
 # source-IP stickiness, Keystone auth, a floating IP on the VIP,
-# fencing through fence_openstack, per-role flavors, locked-down admin access.
+# fencing through fence_openstack, per-role flavors, locked-down admin access,
+# and nothing single behind them: a three-node Galera cluster and a three-node
+# RabbitMQ cluster (backing mode cluster).
 #
 # DUMMY VALUES: every ID and credential below is a placeholder that lets
-# `terraform plan` run offline; replace them before an apply.
+# `terraform plan` run offline; replace them before an apply. The cloud is
+# looked up in clouds.yaml even for a plan: plan offline with
+# OS_CLIENT_CONFIG_FILE=$PWD/examples/clouds.yaml (a dummy entry).
 
 cloud = "production" # a clouds.yaml entry
 
@@ -27,6 +31,7 @@ floating_ip_pool     = "public"
 
 policy_engine_count = 4
 server_group_policy = "anti-affinity"
+backing             = { mode = "cluster" }
 lb_provider         = "octavia"
 lb_persistence      = "SOURCE_IP"
 health_check        = { interval_s = 5, timeout_s = 3, fall = 3, rise = 2 }
@@ -46,10 +51,12 @@ fencing = {
 }
 
 secrets = {
-  db_password       = "dummy-db-password-0002"       # DUMMY
-  rabbit_password   = "dummy-rabbit-password-0002"   # DUMMY
-  cluster_auth_key  = "dummy-corosync-authkey-0002"  # DUMMY
-  vrrp_password     = "dummy-vrrp-password-0002"     # DUMMY
-  keystone_password = "dummy-keystone-password-0002" # DUMMY
-  fencing_password  = "dummy-fencing-password-0002"  # DUMMY
+  db_password       = "dummy-db-password-0002"                       # DUMMY
+  rabbit_password   = "dummy-rabbit-password-0002"                   # DUMMY
+  cluster_auth_key  = "dummy-corosync-authkey-0002"                  # DUMMY
+  vrrp_password     = "dummy-vrrp-password-0002"                     # DUMMY
+  keystone_password = "dummy-keystone-password-0002"                 # DUMMY
+  fencing_password  = "dummy-fencing-password-0002"                  # DUMMY
+  encryption_key    = "ZHVtbXktZmVybmV0LWtleS0wMDAyLWR1bW15LWZlcm4=" # DUMMY: a Fernet key
+  erlang_cookie     = "dummy-erlang-cookie-0002"                     # DUMMY
 }

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 import tftest
 
+from paths import EXAMPLE_CLOUDS_YAML
 from provider_double.vendor_schema import ADDRESS, RESOURCE_TYPES
 
 SMALL = Path(__file__).parent / "fixtures" / "small"
@@ -97,13 +99,28 @@ def test_pool_keeps_source_ip_persistence(small):
     assert pool["lb_method"] == "ROUND_ROBIN"
 
 
+def test_sdk_defaults_are_planned_when_unset(small):
+    (instance,) = small.values("openstack_compute_instance_v2")
+    assert (instance["power_state"], instance["stop_before_destroy"], instance["force_delete"]) == ("active", False, False)
+    assert [n["access_network"] for n in instance["network"]] == [False]
+    (pool,) = small.values("openstack_lb_pool_v2")
+    assert pool["admin_state_up"] is True
+
+
+def test_allowed_address_pair_mac_is_unknown_until_apply(small):
+    (port,) = small.values("openstack_networking_port_v2")
+    assert [pair["ip_address"] for pair in port["allowed_address_pairs"]] == ["198.18.10.10"]
+    after_unknown = only(small, "openstack_networking_port_v2")["change"]["after_unknown"]
+    assert after_unknown["allowed_address_pairs"] == [{"mac_address": True}]
+
+
 def test_configured_values_are_planned_as_written(small):
     (port,) = small.values("openstack_networking_port_v2")
-    assert [ip["ip_address"] for ip in port["fixed_ip"]] == ["10.10.0.11"]
+    assert [ip["ip_address"] for ip in port["fixed_ip"]] == ["198.18.10.11"]
     (group,) = small.values("openstack_compute_servergroup_v2")
     assert group["policies"] == ["anti-affinity"]
     (rule,) = small.values("openstack_networking_secgroup_rule_v2")
-    assert (rule["direction"], rule["port_range_min"], rule["remote_ip_prefix"]) == ("ingress", 1789, "10.10.0.0/24")
+    assert (rule["direction"], rule["port_range_min"], rule["remote_ip_prefix"]) == ("ingress", 1789, "198.18.10.0/24")
 
 
 # ---- what planning rejects ------------------------------------------------------------
@@ -151,13 +168,148 @@ def test_data_source_fails_clearly(plan, tmp_path):
     assert "openstack_networking_network_v2" in error and "public" in error
 
 
+# ---- configuring the provider ----------------------------------------------------------
+
+CONFIGURED = """
+terraform {
+  required_providers {
+    openstack = { source = "terraform-provider-openstack/openstack" }
+  }
+}
+variable "cloud" {
+  type    = string
+  default = null
+}
+variable "auth_url" {
+  type    = string
+  default = null
+}
+provider "openstack" {
+  cloud    = var.cloud
+  auth_url = var.auth_url
+}
+resource "openstack_compute_servergroup_v2" "group" {
+  name     = "congress"
+  policies = ["anti-affinity"]
+}
+"""
+CLOUD_SETTINGS = ("OS_CLIENT_CONFIG_FILE", "OS_CLOUD", "OS_AUTH_URL")
+
+
+@pytest.fixture(scope="module")
+def configured_dir(terraform, tmp_path_factory) -> Path:
+    """An initialised copy of CONFIGURED, whose only resource needs a configured provider."""
+    source = tmp_path_factory.mktemp("configured")
+    (source / "main.tf").write_text(CONFIGURED)
+    return Path(terraform(source).tfdir)
+
+
+@pytest.fixture
+def configure(configured_dir, terraform_binary, terraform_env):
+    """configure(env_changes, **variables) -> Terraform's plan output, whitespace collapsed.
+    env_changes maps an environment variable to a value, or to None to unset it."""
+
+    def run(env_changes: dict[str, str | None], **variables: str) -> str:
+        tf = tftest.TerraformTest(str(configured_dir), binary=terraform_binary, env=terraform_env)
+        for name in CLOUD_SETTINGS:  # only what the test names, whatever the caller's shell has
+            tf.env.pop(name, None)
+        tf.env["OS_CLIENT_CONFIG_FILE"] = terraform_env["OS_CLIENT_CONFIG_FILE"]
+        for name, value in env_changes.items():
+            if value is None:
+                tf.env.pop(name, None)
+            else:
+                tf.env[name] = value
+        return " ".join(tf.plan(refresh=False, tf_vars=variables).split())
+
+    return run
+
+
+def configure_error(configure, env_changes: dict, **variables: str) -> str:
+    with pytest.raises(tftest.TerraformTestError) as failure:
+        configure(env_changes, **variables)
+    return " ".join(failure.value.args[0].split())  # Terraform's output, line wrapping undone
+
+
+@pytest.fixture
+def no_standard_clouds_yaml():
+    """Skip when this machine has a clouds.yaml where the provider would find it anyway."""
+    import pwd
+
+    home = Path(pwd.getpwuid(os.getuid()).pw_dir)
+    for directory in (home / ".config" / "openstack", Path("/etc/openstack")):
+        for name in ("clouds.yaml", "clouds.yml"):
+            if (directory / name).exists():
+                pytest.skip(f"{directory / name} exists: the provider would read it")
+
+
+def test_named_cloud_is_read_from_os_client_config_file(configure):
+    assert "1 to add" in configure({}, cloud="lab")
+
+
+def test_named_cloud_without_any_clouds_yaml_fails(configure, tmp_path, no_standard_clouds_yaml):
+    error = configure_error(configure, {"OS_CLIENT_CONFIG_FILE": str(tmp_path / "absent.yaml")}, cloud="lab")
+    assert "unable to load clouds.yaml" in error and "file does not exist" in error
+
+
+def test_clouds_yaml_in_the_working_directory_is_read(configure, configured_dir, no_standard_clouds_yaml):
+    local = configured_dir / "clouds.yaml"
+    shutil.copyfile(EXAMPLE_CLOUDS_YAML, local)
+    try:
+        assert "1 to add" in configure({"OS_CLIENT_CONFIG_FILE": None}, cloud="production")
+    finally:
+        local.unlink()
+
+
+def test_cloud_missing_from_clouds_yaml_fails(configure):
+    error = configure_error(configure, {}, cloud="elsewhere")
+    assert "cloud elsewhere does not exist in clouds.yaml" in error
+
+
+def test_cloud_entry_needs_an_auth_url(configure, tmp_path):
+    clouds = tmp_path / "clouds.yaml"
+    clouds.write_text("clouds:\n  lab:\n    auth:\n      username: demo\n")
+    error = configure_error(configure, {"OS_CLIENT_CONFIG_FILE": str(clouds)}, cloud="lab")
+    assert "auth_url" in error
+
+
+def test_neither_cloud_nor_auth_url_fails(configure):
+    assert "One of 'auth_url' or 'cloud' must be specified" in configure_error(configure, {})
+
+
+def test_os_cloud_stands_for_an_unset_cloud(configure):
+    assert "1 to add" in configure({"OS_CLOUD": "lab"})
+
+
+def test_auth_url_alone_plans_without_clouds_yaml_or_a_reachable_cloud(configure, tmp_path):
+    plan_output = configure({"OS_CLIENT_CONFIG_FILE": str(tmp_path / "absent.yaml")},
+                            auth_url="http://127.0.0.1:1/v3")
+    assert "1 to add" in plan_output
+
+
 # ---- planning against existing state ----------------------------------------------------
 
+IMAGE, FLAVOR = "00000000-0000-4000-8000-00000000d12a", "00000000-0000-4000-8000-0000000f1a01"
+# What the real provider stores after creating DEPLOYED's two resources (and reading them back):
+# the configured values, its SDK defaults (power_state, admin_state_up, ...), and everything
+# it computes from the cloud.  Arguments left unset are stored as null and may be omitted here.
 PRIOR_STATE = {
-    "openstack_lb_pool_v2.api": {"id": "pool-1", "name": "api", "protocol": "TCP", "lb_method": "ROUND_ROBIN",
-                                 "listener_id": "listener-1", "region": "RegionOne", "admin_state_up": True},
-    "openstack_compute_instance_v2.node": {"id": "vm-1", "name": "congress-1", "region": "RegionOne",
-                                           "user_data": hashlib.sha1(b"#cloud-config\n").hexdigest()},
+    "openstack_lb_pool_v2.api": {
+        "id": "pool-1", "name": "api", "protocol": "TCP", "lb_method": "ROUND_ROBIN",
+        "listener_id": "listener-1", "admin_state_up": True, "persistence": [],
+        "region": "RegionOne", "tenant_id": "project-1", "alpn_protocols": [], "tls_ciphers": "",
+        "tls_versions": [],
+    },
+    "openstack_compute_instance_v2.node": {
+        "id": "vm-1", "name": "congress-1", "image_id": IMAGE, "flavor_id": FLAVOR,
+        "user_data": hashlib.sha1(b"#cloud-config\n").hexdigest(),
+        "network": [{"port": "port-1", "uuid": "net-1", "name": "congress-net", "fixed_ip_v4": "198.18.0.11",
+                     "fixed_ip_v6": "", "mac": "fa:16:3e:00:00:01", "access_network": False}],
+        "power_state": "active", "stop_before_destroy": False, "force_delete": False,
+        "region": "RegionOne", "image_name": "debian-12", "flavor_name": "m1.small",
+        "security_groups": ["default"], "availability_zone": "nova", "hypervisor_hostname": "",
+        "access_ip_v4": "198.18.0.11", "access_ip_v6": "", "all_metadata": {}, "all_tags": [],
+        "created": "2026-01-05 09:00:00 +0000 UTC", "updated": "2026-01-05 09:01:00 +0000 UTC",
+    },
 }
 # Terraform records schema-sensitive paths in state; without them it plans an update.
 SENSITIVE = {"openstack_compute_instance_v2.node": [[{"type": "get_attr", "value": "admin_pass"}]]}
@@ -172,21 +324,25 @@ provider "openstack" {
   auth_url = "https://keystone.invalid:5000/v3"
 }
 resource "openstack_lb_pool_v2" "api" {
-  name           = "api"
-  protocol       = "TCP"
-  lb_method      = "ROUND_ROBIN"
-  listener_id    = "listener-1"
-  admin_state_up = true
+  name        = "api"
+  protocol    = "TCP"
+  lb_method   = "ROUND_ROBIN"
+  listener_id = "listener-1"
 }
 resource "openstack_compute_instance_v2" "node" {
   name      = "congress-1"
+  image_id  = "00000000-0000-4000-8000-00000000d12a"
+  flavor_id = "00000000-0000-4000-8000-0000000f1a01"
   user_data = "#cloud-config\\n"
+  network {
+    port = "port-1"
+  }
 }
 """
 
 
-def deployed(tmp_path: Path, old: str = "", new: str = "") -> Path:
-    """The DEPLOYED config (optionally edited) with PRIOR_STATE as its local backend's state."""
+def deployed(tmp_path: Path, old: str = "", new: str = "", state: dict = PRIOR_STATE) -> Path:
+    """The DEPLOYED config (optionally edited) with `state` as its local backend's state."""
     tfdir = tmp_path / "deployed"
     tfdir.mkdir()
     (tfdir / "main.tf").write_text(DEPLOYED.replace(old, new, 1))
@@ -194,7 +350,7 @@ def deployed(tmp_path: Path, old: str = "", new: str = "") -> Path:
     resources = [{"mode": "managed", "type": address.split(".")[0], "name": address.split(".")[1],
                   "provider": provider, "instances": [{"schema_version": 0, "attributes": attributes,
                                                         "sensitive_attributes": SENSITIVE.get(address, [])}]}
-                 for address, attributes in PRIOR_STATE.items()]
+                 for address, attributes in state.items()]
     (tfdir / "prior.state").write_text(json.dumps(
         {"version": 4, "terraform_version": "1.11.4", "serial": 1, "lineage": "provider-double-test",
          "outputs": {}, "resources": resources}))
@@ -206,13 +362,22 @@ def actions(plan_) -> dict[str, list[str]]:
 
 
 def test_updatable_attribute_changes_in_place(plan, tmp_path):
-    changed = plan(deployed(tmp_path, 'name           = "api"', 'name           = "congress-api"'))
+    changed = plan(deployed(tmp_path, 'name        = "api"', 'name        = "congress-api"'))
     assert actions(changed)["openstack_lb_pool_v2.api"] == ["update"]
     assert actions(changed)["openstack_compute_instance_v2.node"] == ["no-op"]
 
 
+def test_state_lacking_a_default_is_updated_to_it(plan, tmp_path):
+    """A state without power_state (not what the provider stores) plans an update to the default."""
+    instance = {k: v for k, v in PRIOR_STATE["openstack_compute_instance_v2.node"].items() if k != "power_state"}
+    changed = plan(deployed(tmp_path, state={**PRIOR_STATE, "openstack_compute_instance_v2.node": instance}))
+    change = changed.changes["openstack_compute_instance_v2.node"]["change"]
+    assert change["actions"] == ["update"] and change["after"]["power_state"] == "active"
+    assert actions(changed)["openstack_lb_pool_v2.api"] == ["no-op"]
+
+
 def test_force_new_attribute_replaces(plan, tmp_path):
-    changed = plan(deployed(tmp_path, 'protocol       = "TCP"', 'protocol       = "HTTP"'))
+    changed = plan(deployed(tmp_path, 'protocol    = "TCP"', 'protocol    = "HTTP"'))
     assert actions(changed)["openstack_lb_pool_v2.api"] == ["delete", "create"]
     assert changed.changes["openstack_lb_pool_v2.api"]["change"]["replace_paths"] == [["protocol"]]
 
@@ -231,11 +396,13 @@ def test_removed_resource_is_destroyed(plan, tmp_path):
 
 
 def test_double_rules_name_real_attributes():
-    """The double's ForceNew/enumeration tables only name attributes its schema has."""
-    from provider_double.rules import ENUMS, FORCE_NEW
+    """The double's rule tables only name attributes its schema has."""
+    from provider_double.rules import DEFAULTS, ENUMS, FORCE_NEW, UNKNOWN_WHEN_UNSET
     from provider_double.server import RESOURCES
 
-    for type_, names in [*FORCE_NEW.items(), *((t, set(e)) for t, e in ENUMS.items())]:
+    tables = [*FORCE_NEW.items(), *UNKNOWN_WHEN_UNSET.items(), *((t, set(e)) for t, e in ENUMS.items()),
+              *((t, set(d)) for t, d in DEFAULTS.items())]
+    for type_, names in tables:
         block = RESOURCES[type_]["block"]
         for name in names - {"*"}:
             top, _, nested = name.partition(".")

@@ -64,3 +64,21 @@ FORCE_NEW = {
 
 # SDKv2 StateFunc: the real provider stores the SHA-1 hex digest instead of the text.
 HASHED = {("openstack_compute_instance_v2", "user_data")}
+
+# SDKv2 `Default`s: when the configuration leaves one of these unset, the real provider plans
+# this value (and stores it after apply).  Read from the provider's resource schemas; dotted
+# keys are inside a nested block, for each of its elements.  Types not listed have none that
+# congress-tf's configurations leave unset.
+DEFAULTS = {
+    "openstack_compute_instance_v2": {
+        "power_state": "active", "stop_before_destroy": False, "force_delete": False,
+        "network.access_network": False,
+        "block_device.delete_on_termination": False, "block_device.multiattach": False,
+    },
+    "openstack_lb_pool_v2": {"admin_state_up": True},
+}
+
+# Nested attributes left unset in a new resource's configuration that the real provider plans
+# as unknown, not null, although the schema does not mark them computed (seen in plans of the
+# real 3.4.0; Neutron fills in the port's own MAC address).
+UNKNOWN_WHEN_UNSET = {"openstack_networking_port_v2": {"allowed_address_pairs.mac_address"}}

@@ -26,7 +26,8 @@ from tf.gen import grpc_stdio_pb2_grpc as stdio_grpc
 from tf.gen import tfplugin_pb2 as pb
 from tf.gen import tfplugin_pb2_grpc as pb_grpc
 
-from provider_double.rules import ENUMS, FORCE_NEW, HASHED, NUMERIC_OK
+from provider_double.provider_config import configure_error
+from provider_double.rules import DEFAULTS, ENUMS, FORCE_NEW, HASHED, NUMERIC_OK, UNKNOWN_WHEN_UNSET
 
 SCHEMA = json.loads(Path(__file__).with_name("schema.json").read_text())
 RESOURCES = SCHEMA["resource_schemas"]
@@ -85,6 +86,21 @@ def unknown_computed(block: dict, obj: dict) -> dict:
     for name, bt in block.get("block_types", {}).items():
         out[name] = each_block(bt, out.get(name), lambda o: unknown_computed(bt["block"], o))
     return out
+
+
+def fill_unset(obj: dict, dotted: str, value) -> bool:
+    """Set every null value at a dotted path (through nested block lists) to value; True if any was."""
+    head, _, rest = dotted.partition(".")
+    if not rest:
+        if obj.get(head) is None:
+            obj[head] = value
+            return True
+        return False
+    children = obj.get(head)
+    if children is None or not known(children):
+        return False
+    children = children if isinstance(children, list) else [children]
+    return any([fill_unset(child, rest, value) for child in children if isinstance(child, dict)])
 
 
 def sha1_hex(value):
@@ -187,7 +203,9 @@ class Provider(pb_grpc.ProviderServicer):
         return pb.ValidateProviderConfig.Response()
 
     def ConfigureProvider(self, request, context):
-        return pb.ConfigureProvider.Response()  # the real provider authenticates lazily
+        config = {name: value for name, value in (unpack(request.config) or {}).items() if known(value)}
+        problem = configure_error(config)
+        return pb.ConfigureProvider.Response(diagnostics=[error(problem)] if problem else [])
 
     def StopProvider(self, request, context):
         return pb.StopProvider.Response()
@@ -218,28 +236,36 @@ class Provider(pb_grpc.ProviderServicer):
         type_name, block = request.type_name, RESOURCES[request.type_name]["block"]
         prior, config = unpack(request.prior_state), unpack(request.config)
 
-        def finish(obj):
+        adjusted = False  # the plan departs from what Terraform would accept from a strict provider
+
+        def finish(obj, creating):
+            nonlocal adjusted
+            for dotted, value in DEFAULTS.get(type_name, {}).items():
+                adjusted |= fill_unset(obj, dotted, value)
+            if creating:
+                for dotted in UNKNOWN_WHEN_UNSET.get(type_name, ()):
+                    adjusted |= fill_unset(obj, dotted, UNKNOWN)
             for t, name in HASHED:
-                if t == type_name and known(obj.get(name)):
+                if t == type_name and known(obj.get(name)) and obj[name] is not None:
                     obj[name] = sha1_hex(obj[name])
+                    adjusted |= obj[name] != config.get(name)
             return obj
 
         replace = []
         if prior is None:
-            planned = finish(unknown_computed(block, proposed))
+            planned = finish(unknown_computed(block, proposed), creating=True)
         else:
-            planned = finish(dict(proposed))
+            planned = finish(dict(proposed), creating=False)
             replace = replace_paths(type_name, prior, planned)
             if replace:  # a replacement is a create: computed values are not known yet
-                planned = finish(unknown_computed(block, config))
-        # Hashing makes the plan differ from config; like SDKv2 we then ask Terraform for the
-        # legacy leniency. Otherwise Terraform checks the plan against config strictly.
-        hashed = any(planned.get(n) != config.get(n) for t, n in HASHED if t == type_name)
+                planned = finish(unknown_computed(block, config), creating=True)
+        # Like SDKv2, ask Terraform for the legacy type system's leniency when defaults, hashing or
+        # unknowns make the plan differ from config; otherwise Terraform checks the plan strictly.
         return pb.PlanResourceChange.Response(
             planned_state=pack(planned), planned_private=request.prior_private,
             requires_replace=[pb.AttributePath(steps=[pb.AttributePath.Step(attribute_name=n)])
                               for n in replace],
-            legacy_type_system=hashed)
+            legacy_type_system=adjusted)
 
     def ApplyResourceChange(self, request, context):
         return pb.ApplyResourceChange.Response(diagnostics=[error(CANNOT, request.type_name)])
