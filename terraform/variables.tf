@@ -4,6 +4,11 @@ variable "cloud" {
   description = "Name of a clouds.yaml entry (as OS_CLOUD); null to use var.auth or OS_* variables."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.cloud == null || can(regex("^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,63}$", var.cloud))
+    error_message = "cloud must be a clouds.yaml entry name (A-Z, a-z, 0-9, _ . @ + -) or null."
+  }
 }
 
 variable "auth" {
@@ -38,6 +43,11 @@ variable "name_prefix" {
 variable "image_id" {
   description = "Glance image ID of a Debian 12 cloud image."
   type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", var.image_id))
+    error_message = "image_id must be a Glance image ID (A-Z, a-z, 0-9, . _ -), not empty."
+  }
 }
 
 variable "flavor_ids" {
@@ -49,12 +59,22 @@ variable "flavor_ids" {
     backing       = optional(string)
     haproxy       = optional(string)
   })
+
+  validation {
+    condition     = alltrue([for role, id in var.flavor_ids : can(regex("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", id)) if id != null])
+    error_message = "flavor_ids must be Nova flavor IDs (A-Z, a-z, 0-9, . _ -), not empty."
+  }
 }
 
 variable "key_pair" {
   description = "Nova key pair name for SSH, or null."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.key_pair == null || can(regex("^[A-Za-z0-9_.@-]([A-Za-z0-9 _.@-]{0,253}[A-Za-z0-9_.@-])?$", var.key_pair))
+    error_message = "key_pair must be a Nova key pair name (A-Z, a-z, 0-9, spaces inside, _ . @ -) or null, not empty."
+  }
 }
 
 variable "ssh_authorized_keys" {
@@ -62,6 +82,11 @@ variable "ssh_authorized_keys" {
   type        = list(string)
   default     = []
   nullable    = false
+
+  validation {
+    condition     = alltrue([for key in var.ssh_authorized_keys : can(regex("^(ssh-(rsa|ed25519|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\\.com) AAAA[A-Za-z0-9+/]+={0,3}( [\\x20-\\x7e]{1,200})?$", key))])
+    error_message = "ssh_authorized_keys must hold OpenSSH public keys, one line each (ssh-ed25519 AAAA... comment); never a private key."
+  }
 }
 
 # --- Network ---------------------------------------------------------------
@@ -77,12 +102,32 @@ variable "network" {
   })
 
   validation {
-    condition     = can(cidrhost(var.network.cidr, 0)) && can(regex("^[0-9.]+/[0-9]+$", var.network.cidr))
-    error_message = "network.cidr must be an IPv4 CIDR such as 10.20.0.0/24."
+    condition     = can(regex("^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/([0-9]|[12][0-9]|3[0-2])$", var.network.cidr)) && try(cidrhost(var.network.cidr, 0) == split("/", var.network.cidr)[0], false)
+    error_message = "network.cidr must be an IPv4 CIDR such as 10.20.0.0/24, host bits zero."
   }
   validation {
-    condition     = !can(cidrhost(var.network.cidr, 0)) || try(tonumber(split("/", var.network.cidr)[1]) <= 24, false)
-    error_message = "network.cidr must be a /24 or larger: nodes use hosts .10 to .199 and Neutron allocates from .200."
+    condition     = !can(regex("^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/([0-9]|[12][0-9]|3[0-2])$", var.network.cidr)) || try(tonumber(split("/", var.network.cidr)[1]) <= 24 && tonumber(split("/", var.network.cidr)[1]) >= 8, false)
+    error_message = "network.cidr must be a /24 or larger, and at most a /8: nodes use hosts .10 to .199 and Neutron allocates from .200."
+  }
+  validation {
+    condition     = !can(regex("^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/([0-9]|[12][0-9]|3[0-2])$", var.network.cidr)) || (!contains(["0", "127"], split(".", var.network.cidr)[0]) && try(tonumber(split(".", var.network.cidr)[0]) < 224, false) && !startswith(var.network.cidr, "169.254."))
+    error_message = "network.cidr must be a unicast range: not 0.0.0.0/8, loopback (127.0.0.0/8), link-local (169.254.0.0/16), multicast (224.0.0.0/4) or reserved (240.0.0.0/4)."
+  }
+  validation {
+    condition     = alltrue([for id in [var.network.existing_network_id, var.network.existing_subnet_id, var.network.external_network_id] : can(regex("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", id)) if id != null])
+    error_message = "network.existing_network_id, existing_subnet_id and external_network_id must be Neutron IDs (A-Z, a-z, 0-9, . _ -), not empty."
+  }
+  validation {
+    condition     = var.network.existing_network_id == null || var.network.external_network_id == null
+    error_message = "network.external_network_id uplinks the router of a network this module creates; with existing_network_id there is none: leave it null."
+  }
+  validation {
+    condition     = alltrue([for ip in var.network.dns_nameservers : can(regex("^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$", ip)) && (!contains(["0", "127"], split(".", ip)[0]) && try(tonumber(split(".", ip)[0]) < 224, false) && !startswith(ip, "169.254."))])
+    error_message = "network.dns_nameservers must hold IPv4 addresses of reachable name servers (not 0.0.0.0, loopback, link-local, multicast or reserved)."
+  }
+  validation {
+    condition     = length(var.network.dns_nameservers) <= 5 && length(distinct(var.network.dns_nameservers)) == length(var.network.dns_nameservers)
+    error_message = "network.dns_nameservers holds at most 5 servers, each once (Neutron refuses duplicates)."
   }
   validation {
     condition     = (var.network.existing_network_id == null) == (var.network.existing_subnet_id == null)
@@ -97,8 +142,12 @@ variable "admin_cidrs" {
   nullable    = false
 
   validation {
-    condition     = alltrue([for cidr in var.admin_cidrs : can(cidrhost(cidr, 0))])
-    error_message = "admin_cidrs must hold only CIDRs such as 192.0.2.0/24."
+    condition     = alltrue([for cidr in var.admin_cidrs : can(regex("^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/([0-9]|[12][0-9]|3[0-2])$", cidr)) && try(cidrhost(cidr, 0) == split("/", cidr)[0], false)])
+    error_message = "admin_cidrs must hold only IPv4 CIDRs such as 192.0.2.0/24, host bits zero."
+  }
+  validation {
+    condition     = length(distinct(var.admin_cidrs)) == length(var.admin_cidrs) && length(var.admin_cidrs) <= 32
+    error_message = "admin_cidrs must name each CIDR once, at most 32."
   }
 }
 
@@ -109,8 +158,12 @@ variable "allowed_client_cidrs" {
   nullable    = false
 
   validation {
-    condition     = alltrue([for cidr in var.allowed_client_cidrs : can(cidrhost(cidr, 0))])
-    error_message = "allowed_client_cidrs must hold only CIDRs such as 0.0.0.0/0 or 192.0.2.0/24."
+    condition     = alltrue([for cidr in var.allowed_client_cidrs : can(regex("^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/([0-9]|[12][0-9]|3[0-2])$", cidr)) && try(cidrhost(cidr, 0) == split("/", cidr)[0], false)])
+    error_message = "allowed_client_cidrs must hold only IPv4 CIDRs such as 0.0.0.0/0 or 192.0.2.0/24, host bits zero."
+  }
+  validation {
+    condition     = length(distinct(var.allowed_client_cidrs)) == length(var.allowed_client_cidrs) && length(var.allowed_client_cidrs) <= 32
+    error_message = "allowed_client_cidrs must name each CIDR once, at most 32."
   }
 }
 
@@ -178,6 +231,10 @@ variable "api_port" {
     condition     = var.api_port >= 1 && var.api_port <= 65535 && floor(var.api_port) == var.api_port
     error_message = "api_port must be a whole number from 1 to 65535."
   }
+  validation {
+    condition     = var.api_port >= 1024 && !contains([2224, 3306, 4369, 4444, 4567, 4568, 5405, 5672, 25672], var.api_port)
+    error_message = "api_port must be 1024 or more (Congress runs unprivileged) and not a port the nodes use (22, 2224, 3306, 4369, 4444, 4567, 4568, 5405, 5672, 25672)."
+  }
 }
 
 variable "lb_persistence" {
@@ -195,6 +252,11 @@ variable "floating_ip_pool" {
   description = "External network name to take a floating IP for the API VIP from, or null for none."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.floating_ip_pool == null || can(regex("^[^\\x00-\\x20\\x7f]([^\\x00-\\x1f\\x7f]{0,253}[^\\x00-\\x20\\x7f])?$", var.floating_ip_pool))
+    error_message = "floating_ip_pool must be a network name on one line, not empty, or null."
+  }
 }
 
 variable "health_check" {
@@ -211,6 +273,10 @@ variable "health_check" {
   validation {
     condition     = var.health_check.interval_s >= 1 && var.health_check.timeout_s >= 1 && var.health_check.timeout_s <= var.health_check.interval_s && var.health_check.fall >= 1 && var.health_check.rise >= 1
     error_message = "health_check needs interval_s >= 1, 1 <= timeout_s <= interval_s, fall >= 1 and rise >= 1."
+  }
+  validation {
+    condition     = alltrue([for value in values(var.health_check) : floor(value) == value]) && var.health_check.interval_s <= 3600 && var.health_check.fall <= 10 && var.health_check.rise <= 10
+    error_message = "health_check takes whole numbers: interval_s up to 3600, fall and rise up to 10 (Octavia's max_retries)."
   }
 }
 
@@ -240,6 +306,19 @@ variable "keystone" {
   })
   default  = {}
   nullable = false
+
+  validation {
+    condition     = alltrue([for key in ["auth_url", "www_authenticate_uri"] : !can(regex("^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*@", var.keystone[key])) if var.keystone[key] != null])
+    error_message = "keystone.auth_url and www_authenticate_uri must not hold credentials (user:password@): the password goes in secrets.keystone_password."
+  }
+  validation {
+    condition     = alltrue([for key in ["auth_url", "www_authenticate_uri"] : can(regex("^https?://[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(:[0-9]{1,5})?(/[A-Za-z0-9._~:/?#\\[\\]@!&()*+,;=%-]*)?$", var.keystone[key])) if var.keystone[key] != null])
+    error_message = "keystone.auth_url and www_authenticate_uri must each be one http:// or https:// URL (no spaces, line breaks, quotes or $)."
+  }
+  validation {
+    condition     = alltrue([for key, value in var.keystone : can(regex("^[A-Za-z0-9_.@+-]([A-Za-z0-9 _.@+-]{0,253}[A-Za-z0-9_.@+-])?$", value)) if value != null && !contains(["auth_url", "www_authenticate_uri"], key)])
+    error_message = "keystone.region_name, project_name, project_domain_name, user_domain_name and username must each be one line of A-Z, a-z, 0-9, spaces inside and _ . @ + -, not empty."
+  }
 }
 
 variable "datasource_sync_period" {
@@ -266,6 +345,10 @@ variable "datasource_monitor" {
     condition     = var.datasource_monitor.interval_s >= 1 && var.datasource_monitor.timeout_s >= 1
     error_message = "datasource_monitor.interval_s and timeout_s must be at least 1 second."
   }
+  validation {
+    condition     = alltrue([for value in values(var.datasource_monitor) : floor(value) == value && value <= 3600])
+    error_message = "datasource_monitor.interval_s and timeout_s must be whole seconds, at most 3600."
+  }
 }
 
 variable "congress_install" {
@@ -281,6 +364,14 @@ variable "congress_install" {
     condition     = contains(["index", "wheelhouse", "preinstalled"], var.congress_install.source)
     error_message = "congress_install.source must be index, wheelhouse or preinstalled."
   }
+  validation {
+    condition     = !can(regex("^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*@", var.congress_install.url))
+    error_message = "congress_install.url must not hold credentials (user:password@): the VMs log it and it lands in files anyone may read."
+  }
+  validation {
+    condition     = can(regex("^https?://[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(:[0-9]{1,5})?(/[A-Za-z0-9._~:/?#\\[\\]@!&()*+,;=%-]*)?$", var.congress_install.url))
+    error_message = "congress_install.url must be one http:// or https:// URL (no spaces, line breaks, quotes or $)."
+  }
 }
 
 variable "fencing" {
@@ -294,6 +385,19 @@ variable "fencing" {
     project_domain_name = optional(string, "Default")
   })
   default = null
+
+  validation {
+    condition     = var.fencing == null || !can(regex("^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*@", try(var.fencing.auth_url, "")))
+    error_message = "fencing.auth_url must not hold credentials (user:password@): the password goes in secrets.fencing_password."
+  }
+  validation {
+    condition     = var.fencing == null || can(regex("^https?://[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(:[0-9]{1,5})?(/[A-Za-z0-9._~:/?#\\[\\]@!&()*+,;=%-]*)?$", try(var.fencing.auth_url, "")))
+    error_message = "fencing.auth_url must be one http:// or https:// URL (no spaces, line breaks, quotes or $)."
+  }
+  validation {
+    condition     = try(alltrue([for key, value in var.fencing : can(regex("^[A-Za-z0-9_.@+-]([A-Za-z0-9 _.@+-]{0,253}[A-Za-z0-9_.@+-])?$", value)) if key != "auth_url"]), var.fencing == null)
+    error_message = "fencing.region_name, username, project_name, user_domain_name and project_domain_name must each be one line of A-Z, a-z, 0-9, spaces inside and _ . @ + -, not empty."
+  }
 }
 
 # --- Secrets ---------------------------------------------------------------

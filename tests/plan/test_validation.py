@@ -10,6 +10,7 @@ SECRETS = {
     "rabbit_password": "a-good-rabbit-password-1",
     "cluster_auth_key": "a-good-cluster-key-1",
     "vrrp_password": "a-good-vrrp-password-1",
+    "encryption_key": "YS1nb29kLWZlcm5ldC1rZXktZm9yLXRoZS10ZXN0cyE=",
 }
 
 
@@ -78,8 +79,8 @@ def test_keystone_auth_needs_its_password(plan_error):
     ("server_group_policy", "affinity", "server_group_policy must be anti-affinity or soft-anti-affinity"),
     ("lb_persistence", "APP_COOKIE", "lb_persistence must be SOURCE_IP or HTTP_COOKIE"),
     ("auth_strategy", "basic", "auth_strategy must be keystone or noauth"),
-    ("admin_cidrs", ["192.0.2.1"], "admin_cidrs must hold only CIDRs"),
-    ("allowed_client_cidrs", ["everyone"], "allowed_client_cidrs must hold only CIDRs"),
+    ("admin_cidrs", ["192.0.2.1"], "admin_cidrs must hold only IPv4 CIDRs"),
+    ("allowed_client_cidrs", ["everyone"], "allowed_client_cidrs must hold only IPv4 CIDRs"),
     ("name_prefix", "Congress_1", "name_prefix must start with a lowercase letter"),
     ("congress_install", {"source": "apt"}, "congress_install.source must be index, wheelhouse or preinstalled"),
     ("datasource_sync_period", 0, "datasource_sync_period must be from 1 to 3600 seconds"),
@@ -87,3 +88,118 @@ def test_keystone_auth_needs_its_password(plan_error):
 ])
 def test_other_variables_are_validated(plan_error, name, value, message):
     assert message in plan_error(**{name: value})
+
+
+# --- issue 12: the same rules as env.yaml, a few plans with many bad variables each -----------------------------
+# Terraform reports every failed validation of a plan, so each round sets many variables wrong at once
+# (at most one wrong value per variable) and expects every message.
+
+PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmU\n-----END OPENSSH PRIVATE KEY-----"
+FENCING = {"auth_url": "https://keystone.example.org:5000/v3", "username": "fence", "project_name": "ops"}
+ROUNDS = {
+    "copy-paste": ({
+        "cloud": "my cloud",
+        "image_id": "",
+        "flavor_ids": {"default": "00000000-0000-4000-8000-0000000f1a01\n"},
+        "key_pair": "",
+        "ssh_authorized_keys": [PRIVATE_KEY],
+        "network": {"cidr": "10.20.0.1/24"},
+        "admin_cidrs": ["198.19.0.0/24", "198.19.0.0/24"],
+        "allowed_client_cidrs": ["2001:db8::/32"],
+        "api_port": 22,
+        "floating_ip_pool": "",
+        "health_check": {"rise": 1000},
+        "keystone": {"auth_url": "https://admin:K3ystone-S3cret@keystone.example.org:5000/v3"},
+        "congress_install": {"url": "ftp://mirror.example.org/simple"},
+        "datasource_monitor": {"interval_s": 1.5},
+        "fencing": {**FENCING, "username": "fence\" op monitor"},
+    }, [
+        "cloud must be a clouds.yaml entry name",
+        "image_id must be a Glance image ID",
+        "flavor_ids must be Nova flavor IDs",
+        "key_pair must be a Nova key pair name",
+        "ssh_authorized_keys must hold OpenSSH public keys",
+        "network.cidr must be an IPv4 CIDR such as 10.20.0.0/24, host bits zero",
+        "admin_cidrs must name each CIDR once",
+        "allowed_client_cidrs must hold only IPv4 CIDRs",
+        "api_port must be 1024 or more",
+        "floating_ip_pool must be a network name on one line",
+        "fall and rise up to 10",
+        "keystone.auth_url and www_authenticate_uri must not hold credentials",
+        "congress_install.url must be one http:// or https:// URL",
+        "datasource_monitor.interval_s and timeout_s must be whole seconds",
+        "fencing.region_name, username, project_name",
+    ]),
+    "one-line-values": ({
+        "network": {"cidr": "0.0.0.0/0"},
+        "admin_cidrs": ["198.19.0.7/24"],
+        "allowed_client_cidrs": ["198.19.0.0/24", "198.19.0.0/24"],
+        "api_port": 3306,
+        "health_check": {"fall": 11},
+        "keystone": {"auth_url": "https://keystone.example.org:5000/v3\n[DEFAULT]\ndebug = true"},
+        "congress_install": {"url": "https://a.example.org/simple https://b.example.org/simple"},
+        "fencing": {**FENCING, "auth_url": "https://fence:Fence-Pass-123@keystone.example.org:5000/v3"},
+        "key_pair": "ops\n",
+        "ssh_authorized_keys": ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBhZ7 a@b\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFq9 c@d"],
+    }, [
+        "network.cidr must be a /24 or larger, and at most a /8",
+        "network.cidr must be a unicast range",
+        "admin_cidrs must hold only IPv4 CIDRs such as 192.0.2.0/24, host bits zero",
+        "allowed_client_cidrs must name each CIDR once",
+        "api_port must be 1024 or more",
+        "fall and rise up to 10",
+        "keystone.auth_url and www_authenticate_uri must each be one http:// or https:// URL",
+        "congress_install.url must be one http:// or https:// URL",
+        "fencing.auth_url must not hold credentials",
+        "key_pair must be a Nova key pair name",
+        "ssh_authorized_keys must hold OpenSSH public keys",
+    ]),
+    "networks": ({
+        "network": {"cidr": "127.0.0.0/24", "existing_network_id": "net-1", "existing_subnet_id": "subnet-1",
+                    "external_network_id": "ext-1", "dns_nameservers": ["0.0.0.0", "dns.example.org"]},
+        "keystone": {"region_name": "RegionOne\n[oslo_policy]"},
+        "congress_install": {"url": "https://deploy:Pa55-w0rd-xyz@pypi.example.org/simple"},
+        "fencing": {**FENCING, "auth_url": "https://keystone.example.org:5000/v3\""},
+    }, [
+        "network.cidr must be a unicast range",
+        "with existing_network_id there is none",
+        "network.dns_nameservers must hold IPv4 addresses of reachable name servers",
+        "keystone.region_name, project_name",
+        "congress_install.url must not hold credentials",
+        "fencing.auth_url must be one http:// or https:// URL",
+    ]),
+    "more-networks": ({
+        "network": {"cidr": "224.1.0.0/16", "dns_nameservers": ["198.19.0.53", "198.19.0.53"]},
+        "allowed_client_cidrs": ["198.19.0.0/33"],
+        "admin_cidrs": ["198.19.0.0"],
+    }, [
+        "network.cidr must be a unicast range",
+        "network.dns_nameservers holds at most 5 servers, each once",
+        "allowed_client_cidrs must hold only IPv4 CIDRs",
+        "admin_cidrs must hold only IPv4 CIDRs",
+    ]),
+    "reserved-ranges": ({"network": {"cidr": "169.254.0.0/16", "dns_nameservers": ["127.0.0.53"]}},
+                        ["network.cidr must be a unicast range",
+                         "network.dns_nameservers must hold IPv4 addresses of reachable name servers"]),
+    "class-e": ({"network": {"cidr": "240.0.0.0/24"}}, ["network.cidr must be a unicast range"]),
+}
+
+
+@pytest.mark.parametrize("round_name", ROUNDS)
+def test_terraform_refuses_what_env_yaml_refuses(plan_error, round_name):
+    overrides, expected = ROUNDS[round_name]
+    message = plan_error(secrets=SECRETS, **overrides)
+    missing = [m for m in expected if m not in message]
+    assert not missing, f"not refused: {missing}\n{message[:3000]}"
+
+
+def test_good_values_of_the_new_rules_plan(plan):
+    """The rules refuse only what cannot work: these edge values are fine."""
+    result = plan(var_file=MINIMAL, secrets=SECRETS, key_pair="ops key", api_port=1024,
+                  network={"cidr": "10.0.0.0/8", "external_network_id": "00000000-0000-4000-8000-0000000e7e01",
+                           "dns_nameservers": ["192.0.2.53", "192.0.2.54"]},
+                  allowed_client_cidrs=["0.0.0.0/0"], admin_cidrs=["192.0.2.7/32"], floating_ip_pool="public net",
+                  health_check={"fall": 10, "rise": 10},
+                  ssh_authorized_keys=["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBhZ7Lm ops@example.org"],
+                  fencing=FENCING)
+    assert result.outputs["api_url"] == "http://10.0.0.10:1024/"

@@ -53,6 +53,12 @@ variable "congress" {
     datasource_monitor_interval = number
     datasource_monitor_timeout  = number
   })
+
+  validation {
+    # Written into congress.conf and onto a command line: never a second line, a quote, $, ` or \.
+    condition     = alltrue([for value in concat(values(var.congress.keystone), [var.congress.install_url]) : can(regex("^[^\\x00-\\x1f\\x7f\"'$`\\\\]*$", value))])
+    error_message = "congress.keystone values and install_url must each be one line without quotes, $, ` or \\."
+  }
 }
 
 variable "haproxy" {
@@ -69,6 +75,12 @@ variable "fencing" {
   description = "fence_openstack settings for the datasource pair; null disables STONITH (logged on the nodes)."
   type        = map(string)
   default     = null
+
+  validation {
+    # Written between double quotes into the Pacemaker configuration.
+    condition     = try(alltrue([for value in values(var.fencing) : can(regex("^[^\\x00-\\x1f\\x7f\"'$`\\\\]*$", value))]), var.fencing == null)
+    error_message = "fencing values must each be one line without quotes, $, ` or \\."
+  }
 }
 
 variable "secrets" {
@@ -88,4 +100,9 @@ variable "ssh_authorized_keys" {
   description = "Public keys for the default user of every VM."
   type        = list(string)
   default     = []
+
+  validation {
+    condition     = alltrue([for key in var.ssh_authorized_keys : can(regex("^[\\x20-\\x7e]+$", key))])
+    error_message = "ssh_authorized_keys must each be one line of printable ASCII."
+  }
 }
