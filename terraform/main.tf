@@ -10,9 +10,14 @@ locals {
   # an empty list never means "open to all".
   api_client_cidrs = distinct(concat(var.allowed_client_cidrs, var.admin_cidrs))
 
+  # Every address a policy engine may ever have (policy_engine_count is at most 64): the HAProxy
+  # pair lists all of them as health-checked slots, so scaling never touches the LB VMs.
+  policy_engine_slots = [
+    for i in range(64) : { name = "${var.name_prefix}-pe-${i}", ip = cidrhost(local.cidr, local.host.policy_engine + i) }
+  ]
   policy_engines = {
-    for i in range(var.policy_engine_count) : "${var.name_prefix}-pe-${i}" => {
-      role = "policy_engine", ip = cidrhost(local.cidr, local.host.policy_engine + i), node_id = "pe-${i}"
+    for i, slot in slice(local.policy_engine_slots, 0, var.policy_engine_count) : slot.name => {
+      role = "policy_engine", ip = slot.ip, node_id = "pe-${i}"
     }
   }
   # Both VMs of the Pacemaker pair may run the one datasource node, so they share its id.
@@ -96,6 +101,7 @@ module "userdata" {
     fall              = var.health_check.fall
     rise              = var.health_check.rise
     vrrp_router_id    = 51
+    slots             = local.policy_engine_slots
   }
   fencing             = var.fencing
   secrets             = var.secrets

@@ -406,6 +406,19 @@ def localise_haproxy_cfg(cfg: str, sock: Path) -> str:
     return "\n".join(out) + "\n"
 
 
+def write_haproxy_cfg(node: "Node", home: Path, sock: Path) -> Path:
+    """The node's haproxy.cfg, localised, into `home`, beside the rendered server-state file it
+    loads at start (every policy-engine slot DOWN until checked)."""
+    state_path, state = node.file_named("policy-engine-slots.state")
+    (home / Path(state_path).name).write_text(state)
+    _, cfg = node.file_named("haproxy.cfg")
+    cfg = localise_haproxy_cfg(cfg, sock).replace(f"server-state-file {state_path}\n",
+                                                  f"server-state-file {home / Path(state_path).name}\n")
+    assert str(home) in cfg, "haproxy.cfg does not load the rendered server-state file"
+    (home / "haproxy.cfg").write_text(cfg)
+    return home / "haproxy.cfg"
+
+
 def haproxy_cmd(sock: Path, command: str) -> str:
     """One command on HAProxy's admin socket."""
     with socket.socket(socket.AF_UNIX) as s:
@@ -712,9 +725,7 @@ class Drill:
     def start_haproxy(self):
         node = self.rendered.role("haproxy")[0]
         home = self.host_dir(node)
-        _, cfg = node.file_named("haproxy.cfg")
-        (home / "haproxy.cfg").write_text(localise_haproxy_cfg(cfg, self.haproxy_sock))
-        run(["haproxy", "-c", "-q", "-f", home / "haproxy.cfg"])
+        run(["haproxy", "-c", "-q", "-f", write_haproxy_cfg(node, home, self.haproxy_sock)])
         self.haproxy_log = home / "haproxy.out"
         self.haproxy = self._spawn("haproxy", ["haproxy", "-db", "-f", home / "haproxy.cfg"], home)
 
@@ -736,7 +747,7 @@ class Drill:
         for name, url in self.policy_engine_urls().items():
             wait_for(f"{name} at {url}", lambda url=url: http("GET", url + "/", timeout=3)[0] == 200, timeout)
         wait_for("HAProxy marking every policy engine UP",
-                 lambda: all(s["status"] == "UP" for s in self.backend_stats().values()), 60)
+                 lambda: all(self.backend_stats()[name]["status"] == "UP" for name in self.policy_engine_urls()), 60)
         wait_for("ds-node started by Pacemaker", self.ds_pid, 120)
 
     # -- the drill's figures ------------------------------------------------------------------

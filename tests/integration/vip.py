@@ -32,7 +32,7 @@ import threading
 import time
 from pathlib import Path
 
-from drill import Drill, Node, Proc, Rendered, http, localise_haproxy_cfg, run, run_cleanups, succeeds, wait_for
+from drill import Drill, Node, Proc, Rendered, http, run, run_cleanups, succeeds, wait_for, write_haproxy_cfg
 
 VIP_CIDR = "198.51.100.0/24"
 VIP_CLIENTS = ["198.51.100.201", "198.51.100.202", "198.51.100.203"]
@@ -236,9 +236,7 @@ class VipDrill:
         (home / "keepalived.conf").write_text(conf)
         run(lb.exec(["keepalived", "-t", "-f", home / "keepalived.conf"]))
 
-        _, cfg = node.file_named("haproxy.cfg")
-        (home / "haproxy.cfg").write_text(localise_haproxy_cfg(cfg, lb.sock))
-        run(lb.exec(["haproxy", "-c", "-q", "-f", home / "haproxy.cfg"]))
+        run(lb.exec(["haproxy", "-c", "-q", "-f", write_haproxy_cfg(node, home, lb.sock)]))
         self.start_haproxy(lb)
         lb.keepalived = self._spawn(lb, "keepalived", [
             "keepalived", "-n", "-l", "-D", "-f", home / "keepalived.conf", "-p", home / "keepalived.pid",
@@ -284,8 +282,8 @@ class VipDrill:
         return wait_for("HAProxy's log line of the probe", logged, 5, interval=0.05)
 
     def backends_up(self, lb: LbHost) -> bool:
-        stats = Drill.read_stats(lb.sock)
-        return bool(stats) and all(row["status"] == "UP" for row in stats.values())
+        stats = Drill.read_stats(lb.sock)      # every slot; only those with a policy engine come UP
+        return all(stats.get(pe.name, {}).get("status") == "UP" for pe in self.rendered.role("policy_engine"))
 
     def wait_ready(self, timeout: float = 60):
         first = self.lbs[0]          # the highest VRRP priority (the lowest-named VM)

@@ -105,12 +105,21 @@ locals {
     node_name         = name
     vip               = var.api.vip
     port              = var.api.port
-    backends          = [for pe in local.names.policy_engine : { name = pe, ip = var.nodes[pe].ip }]
+    ip                = var.nodes[name].ip
+    slots             = var.haproxy.slots
+    slots_state_file  = local.haproxy_slots_state_file
     check_interval_ms = var.haproxy.check_interval_ms
     check_timeout_ms  = max(1000, floor(var.haproxy.check_interval_ms / 2))
     fall              = var.haproxy.fall
     rise              = var.haproxy.rise
   }) }
+  # HAProxy starts every server UP until its first check fails; this state file, loaded at
+  # start, makes every slot start DOWN so no request goes to an absent policy engine.
+  haproxy_slots_state_file = "/etc/haproxy/policy-engine-slots.state"
+  haproxy_slots_state = templatefile("${local.dir}/config/haproxy-slots.state.tftpl", {
+    slots = var.haproxy.slots
+    port  = var.api.port
+  })
   keepalived_conf = { for index, name in local.names.haproxy : name => templatefile("${local.dir}/config/keepalived.conf.tftpl", {
     node_name      = name
     ip             = var.nodes[name].ip
@@ -170,6 +179,8 @@ locals {
       sysctl_vip           = file("${local.dir}/config/sysctl-vip.conf")
       haproxy_cfg          = lookup(local.haproxy_cfg, name, "")
       keepalived_conf      = lookup(local.keepalived_conf, name, "")
+      haproxy_slots_state  = local.haproxy_slots_state
+      slots_state_file     = local.haproxy_slots_state_file
     })
   }
 }

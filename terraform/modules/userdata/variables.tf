@@ -62,12 +62,13 @@ variable "congress" {
 }
 
 variable "haproxy" {
-  description = "HAProxy health-check timing and the keepalived VRRP router id."
+  description = "HAProxy health-check timing, the keepalived VRRP router id, and the back-end slots: every name and address a policy engine may have, whether it exists now or not."
   type = object({
     check_interval_ms = number
     fall              = number
     rise              = number
     vrrp_router_id    = number
+    slots             = list(object({ name = string, ip = string }))
   })
 }
 
