@@ -124,10 +124,13 @@ def _echo(line: str, err: bool = False) -> None:
 
 
 def load_inputs(ctx: click.Context, path: Path):
-    """env.yaml and the Terraform to run, both checked before anything is written (exit 2)."""
-    loaded = load_env(path)
+    """env.yaml, its clouds.yaml entry and the Terraform to run, all checked before anything is
+    written (exit 2): the OpenStack provider reads the entry even for a plan that needs no cloud."""
+    env, name = load_env(path)
+    if ctx.obj["cloud_factory"] is _open_cloud:  # tests inject their own cloud, and no clouds.yaml
+        _check_cloud_entry(env.cloud)
     terraform_binary(ctx)
-    return loaded
+    return env, name
 
 
 def load_env(path: Path):

@@ -496,16 +496,19 @@ def clouds_yaml(tmp_path, monkeypatch):
     return path
 
 
+@pytest.mark.parametrize("command", ["validate", "render"])
 @pytest.mark.parametrize("where", ["env.yaml", "OS_CLOUD"])
-def test_an_unknown_cloud_is_bad_input_saying_where_it_looked(tmp_path, clouds_yaml, monkeypatch, where):
-    """The real openstacksdk configuration loader, no cloud contacted."""
+def test_an_unknown_cloud_is_bad_input_saying_where_it_looked(tmp_path, clouds_yaml, monkeypatch, where, command):
+    """The real openstacksdk configuration loader, no cloud contacted; render needs no cloud, but
+    the OpenStack provider reads the entry all the same."""
     env_file = tmp_path / "env.yaml"
     env_file.write_text(("cloud: labb\n" if where == "env.yaml" else "")
                         + "image: debian-12\nflavors: {default: m1.medium}\nnetwork: {cidr: 198.18.0.0/24}\n"
                           "auth_strategy: noauth\n")
     if where == "OS_CLOUD":
         monkeypatch.setenv("OS_CLOUD", "labb")
-    result = CliRunner().invoke(main, ["validate", str(env_file)])
+    out = [str(tmp_path / "out")] if command == "render" else []
+    result = CliRunner().invoke(main, [command, str(env_file), *out])
     assert result.exit_code == 2, result.output
     assert "'labb', which no clouds.yaml defines" in result.output
     assert f"{clouds_yaml} has: lab, staging" in result.output
