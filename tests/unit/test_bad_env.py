@@ -38,8 +38,9 @@ def test_corpus_has_at_least_40_distinct_mistakes():
     assert len(set(bodies)) == len(bodies), "two corpus files hold the same env.yaml"
 
 
+@pytest.mark.parametrize("command", [["apply", "--yes"], ["validate"]], ids=["apply", "validate"])
 @pytest.mark.parametrize("bad", CORPUS, ids=[p.stem for p in CORPUS])
-def test_bad_env_is_refused_with_exit_2_before_anything_runs_or_is_written(bad, tmp_path, monkeypatch):
+def test_bad_env_is_refused_with_exit_2_before_anything_runs_or_is_written(bad, command, tmp_path, monkeypatch):
     text = header_text(bad)
     expected = re.findall(r"^# expect: (.+?)\r?$", text, re.M)
     absent = re.findall(r"^# absent: (.+?)\r?$", text, re.M)
@@ -52,7 +53,7 @@ def test_bad_env_is_refused_with_exit_2_before_anything_runs_or_is_written(bad, 
     terraform, log = fake_terraform(tmp_path / "fake-tf")
     cloud = FakeCloud(load_balancer="# cloud: no-load-balancer" not in text)
 
-    result = CliRunner().invoke(main, ["--terraform", str(terraform), "apply", "--yes", str(env_file)],
+    result = CliRunner().invoke(main, ["--terraform", str(terraform), *command, str(env_file)],
                                 obj={"cloud_factory": cloud.factory})
 
     assert result.exit_code == 2, result.output
