@@ -146,7 +146,7 @@ def resolve(env: Env, cloud: Cloud) -> Resolved:
 
 def node_counts(env: Env, lb_provider: str) -> dict[str, int]:
     """VMs per role, as the root module decides them (terraform/main.tf locals)."""
-    backing = (env.external_database is None) + (env.external_rabbitmq is None)
+    backing = {"single": 2, "cluster": 6, "external": 0}[env.backing.mode]
     return {"policy_engine": env.policy_engine_count, "datasource": 2, "backing": backing,
             "haproxy": 2 if lb_provider == "haproxy" else 0}
 
@@ -158,11 +158,13 @@ def demand(env: Env, lb_provider: str, flavors: dict[str, Flavor | None]) -> dic
     instances = sum(counts.values())
     out = {
         "instances": instances,
-        "server_groups": 2 + (lb_provider == "haproxy"),
+        "server_groups": 2 + (lb_provider == "haproxy") + 2 * (env.backing.mode == "cluster"),
         "ports": instances + 1 + (create_network and env.network.external_network is not None),
-        "security_groups": 5,
-        # 10 fixed rules; SSH and direct API per admin CIDR; API on the LB per client or admin CIDR.
-        "security_group_rules": 10 + 2 * len(env.admin_cidrs) + len({*env.allowed_client_cidrs, *env.admin_cidrs}),
+        "security_groups": 6,
+        # 4 fixed rules and those of the backing VMs (terraform/modules/network); SSH and direct API
+        # per admin CIDR; API on the LB per client or admin CIDR.
+        "security_group_rules": 4 + {"single": 4, "cluster": 10, "external": 0}[env.backing.mode]
+        + 2 * len(env.admin_cidrs) + len({*env.allowed_client_cidrs, *env.admin_cidrs}),
         "floating_ips": int(env.floating_ip_pool is not None),
         "networks": int(create_network),
         "subnets": int(create_network),

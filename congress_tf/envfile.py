@@ -317,6 +317,28 @@ class Endpoint(Model):
     port: Port | None = None
 
 
+class Brokers(Model):
+    hosts: Annotated[list[Host], Field(min_length=1)]
+    port: Port | None = None
+
+
+class Backing(Model):
+    """single: a MariaDB VM and a RabbitMQ VM; cluster: three Galera VMs and three RabbitMQ VMs;
+    external: servers of the operator's (database {host, port}, rabbitmq {hosts, port})."""
+    mode: Literal["single", "cluster", "external"] = "single"
+    database: Endpoint | None = None
+    rabbitmq: Brokers | None = None
+
+    @model_validator(mode="after")
+    def _external(self) -> "Backing":
+        given = [name for name in ("database", "rabbitmq") if getattr(self, name) is not None]
+        if self.mode == "external" and len(given) < 2:
+            raise ValueError("mode external needs both database {host, port} and rabbitmq {hosts, port}")
+        if self.mode != "external" and given:
+            raise ValueError(f"{' and '.join(given)}: only with mode external (mode {self.mode} runs its own)")
+        return self
+
+
 class HealthCheck(Model):
     interval_s: Seconds = 2
     timeout_s: Seconds = 2
@@ -400,8 +422,7 @@ class Env(Model):
     allowed_client_cidrs: CidrList = []
     policy_engine_count: Annotated[int, Field(ge=2, le=64, strict=True)] = 2
     server_group_policy: Literal["anti-affinity", "soft-anti-affinity"] = "anti-affinity"
-    external_database: Endpoint | None = None
-    external_rabbitmq: Endpoint | None = None
+    backing: Backing = Backing()
     lb_provider: Literal["octavia", "haproxy", "auto"] = "auto"
     api_port: ApiPort = 1789
     lb_persistence: Literal["SOURCE_IP", "HTTP_COOKIE"] = "SOURCE_IP"
@@ -409,7 +430,7 @@ class Env(Model):
     health_check: HealthCheck = HealthCheck()
     auth_strategy: Literal["keystone", "noauth"] = "keystone"
     keystone: Keystone = Keystone()
-    datasource_sync_period: Seconds = 30
+    datasource_sync_period: Seconds = 5
     datasource_monitor: DatasourceMonitor = DatasourceMonitor()
     congress_install: CongressInstall = CongressInstall()
     fencing: Fencing | None = None
@@ -429,15 +450,17 @@ class Env(Model):
             raise ValueError("floating_ip_pool needs a router from the cluster subnet to that pool: set "
                              "network.external_network (the pool's network), or remove floating_ip_pool")
         subnet = ipaddress.IPv4Network(self.network.cidr)
-        for key in ("external_database", "external_rabbitmq"):
-            endpoint = getattr(self, key)
-            if endpoint is None or not re.fullmatch(r"[0-9.]+", endpoint.host):
-                continue
-            address = ipaddress.IPv4Address(endpoint.host)
-            offset = int(address) - int(subnet.network_address)
-            if address in subnet and (offset < 1 or 10 <= offset <= 199 or address == subnet.broadcast_address):
-                raise ValueError(f"{key}.host: {address} is one of the cluster subnet's own addresses (hosts .10 to "
-                                 ".199 are congress-tf's nodes and VIP): give the address of the external server")
+        hosts = {"backing.database.host": [self.backing.database.host] if self.backing.database else [],
+                 "backing.rabbitmq.hosts": self.backing.rabbitmq.hosts if self.backing.rabbitmq else []}
+        for key, values in hosts.items():
+            for host in values:
+                if not re.fullmatch(r"[0-9.]+", host):
+                    continue
+                address = ipaddress.IPv4Address(host)
+                offset = int(address) - int(subnet.network_address)
+                if address in subnet and (offset < 1 or 10 <= offset <= 199 or address == subnet.broadcast_address):
+                    raise ValueError(f"{key}: {address} is one of the cluster subnet's own addresses (hosts .10 to "
+                                     ".199 are congress-tf's nodes and VIP): give the address of the external server")
         return self
 
     def needs_cloud(self) -> bool:
@@ -669,8 +692,7 @@ def tfvars(env: Env, ids: dict[str, str | None], lb_provider: str) -> dict[str, 
         "allowed_client_cidrs": list(env.allowed_client_cidrs),
         "policy_engine_count": env.policy_engine_count,
         "server_group_policy": env.server_group_policy,
-        "external_database": _endpoint(env.external_database),
-        "external_rabbitmq": _endpoint(env.external_rabbitmq),
+        "backing": env.backing.model_dump(exclude_none=True),
         "lb_provider": lb_provider,
         "api_port": env.api_port,
         "lb_persistence": env.lb_persistence,
@@ -684,10 +706,6 @@ def tfvars(env: Env, ids: dict[str, str | None], lb_provider: str) -> dict[str, 
         "fencing": env.fencing.model_dump(exclude={"password_env"}) if env.fencing else None,
     }
     return out
-
-
-def _endpoint(endpoint: Endpoint | None) -> dict[str, Any] | None:
-    return None if endpoint is None else endpoint.model_dump(exclude_none=True)
 
 
 def given_ids(env: Env) -> dict[str, str | None]:

@@ -15,6 +15,7 @@ Nothing here is created before env.yaml has been validated.
 
 from __future__ import annotations
 
+import base64
 import fcntl
 import hashlib
 import json
@@ -29,7 +30,7 @@ from typing import Any, Iterator
 from congress_tf.envfile import Env, HttpState, S3State
 
 DIRNAME = ".congress-tf"
-GENERATED = ("db_password", "rabbit_password", "cluster_auth_key", "vrrp_password")
+GENERATED = ("db_password", "rabbit_password", "cluster_auth_key", "vrrp_password", "encryption_key", "erlang_cookie")
 # Files holding secrets (Terraform's state and saved plan carry every one of them in clear).
 PRIVATE_FILES = ("secrets.json", "secrets.tfvars.json", "terraform.tfstate", "terraform.tfstate.backup", "last.tfplan")
 SECRET_CHARS_OK = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~-")
@@ -43,9 +44,20 @@ class SecretsError(Exception):
     """A secret is missing or unusable (bad input: exit 2)."""
 
 
-def new_secret() -> str:
-    """32 URL-safe characters: within Terraform's [A-Za-z0-9._~-], well over 16."""
+def new_secret(name: str = "") -> str:
+    """32 URL-safe characters: within Terraform's [A-Za-z0-9._~-], well over 16; for
+    encryption_key a Fernet key (32 random bytes, URL-safe base64), as Congress reads it."""
+    if name == "encryption_key":
+        return base64.urlsafe_b64encode(_secrets.token_bytes(32)).decode()
     return _secrets.token_urlsafe(24)
+
+
+def is_fernet_key(value: str) -> bool:
+    try:
+        return len(value) == 44 and len(base64.urlsafe_b64decode(value.encode())) == 32 \
+            and base64.urlsafe_b64encode(base64.urlsafe_b64decode(value.encode())).decode() == value
+    except (ValueError, UnicodeError):
+        return False
 
 
 class StateDir:
@@ -103,12 +115,17 @@ class StateDir:
         environ = os.environ if environ is None else environ
         if not self.secrets_file.exists():
             self.create()
-            generated = {"secrets": {name: new_secret() for name in GENERATED}}
-            fd = os.open(self.secrets_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as out:
-                json.dump(generated, out, indent=2)
-                out.write("\n")
+            self._write_secrets({name: new_secret(name) for name in GENERATED}, exclusive=True)
         stored = json.loads(self.secrets_file.read_text())["secrets"]
+        missing = [name for name in GENERATED if name not in stored]
+        if missing:
+            # A file from an older congress-tf: the new secrets are made once and added; the
+            # others stay as they are.
+            stored.update({name: new_secret(name) for name in missing})
+            self._write_secrets(stored, exclusive=False)
+        if not is_fernet_key(stored["encryption_key"]):
+            raise SecretsError(f"secrets.encryption_key in {self.secrets_file} must be a Fernet key: 32 bytes "
+                               "in URL-safe base64 (44 characters ending in =)")
         values = {name: stored[name] for name in GENERATED}
         given = {"keystone_password": (env.auth_strategy == "keystone", env.keystone.password_env),
                  "fencing_password": (env.fencing is not None, env.fencing.password_env if env.fencing else "")}
@@ -122,6 +139,17 @@ class StateDir:
                                    "16 characters of A-Z, a-z, 0-9 and . _ ~ -")
             values[name] = value
         return values
+
+    def _write_secrets(self, values: dict[str, str], exclusive: bool) -> None:
+        """secrets.json, mode 0600 from its first byte; replaced in one rename when it exists."""
+        path = self.secrets_file if exclusive else self.secrets_file.with_suffix(".json.new")
+        flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC)
+        fd = os.open(path, flags, 0o600)
+        with os.fdopen(fd, "w") as out:
+            json.dump({"secrets": values}, out, indent=2)
+            out.write("\n")
+        if not exclusive:
+            os.replace(path, self.secrets_file)
 
     # --- Terraform's working copy ----------------------------------------------------------------
 

@@ -36,8 +36,9 @@ allowed_client_cidrs:         # may reach the API on the load balancer (with adm
 
 policy_engine_count: 2        # API + policy-engine nodes, 2 to 64
 server_group_policy: anti-affinity   # or soft-anti-affinity
-# external_database: {{host: db.example.org, port: 3306}}    # instead of a MariaDB VM
-# external_rabbitmq: {{host: mq.example.org, port: 5672}}    # instead of a RabbitMQ VM
+# backing: {{mode: single}}   # single: a MariaDB VM + a RabbitMQ VM; cluster: 3 Galera + 3 RabbitMQ VMs;
+#                            # external: {{mode: external, database: {{host: db.example.org, port: 3306}},
+#                            #            rabbitmq: {{hosts: [mq1.example.org, mq2.example.org], port: 5672}}}}
 
 lb_provider: auto             # octavia, haproxy, or auto (octavia when the catalog has one)
 api_port: 1789
@@ -51,7 +52,7 @@ auth_strategy: noauth         # keystone (needs keystone.auth_url and $CONGRESS_
 #   username: congress
 #   password_env: CONGRESS_TF_KEYSTONE_PASSWORD
 
-datasource_sync_period: 30    # seconds
+datasource_sync_period: 5     # seconds
 datasource_monitor: {{interval_s: 10, timeout_s: 30}}
 congress_install:
   source: index               # index, wheelhouse or preinstalled

@@ -3,7 +3,8 @@ locals {
 
   # The one place that decides every node's name, address and Congress node id.
   # Hosts .10-.199 are ours; the subnet's allocation pool starts at .200.
-  host = { vip = 10, database = 11, rabbitmq = 12, datasource = 20, haproxy = 30, policy_engine = 100 }
+  # Backing mode single: database .11, rabbitmq .12; cluster: Galera .40-.42, RabbitMQ .50-.52.
+  host = { vip = 10, database = 11, rabbitmq = 12, datasource = 20, haproxy = 30, galera = 40, rabbitmq_cluster = 50, policy_engine = 100 }
 
   api_vip = cidrhost(local.cidr, local.host.vip)
   # Who may call the API on the load balancer. Nobody outside the cluster subnet unless named:
@@ -26,12 +27,21 @@ locals {
       role = "datasource", ip = cidrhost(local.cidr, local.host.datasource + i), node_id = "datasource-node"
     }
   }
-  backing_nodes = {
-    for name, node in {
-      "${var.name_prefix}-db" = { ip = cidrhost(local.cidr, local.host.database), services = ["mariadb"], wanted = var.external_database == null }
-      "${var.name_prefix}-mq" = { ip = cidrhost(local.cidr, local.host.rabbitmq), services = ["rabbitmq"], wanted = var.external_rabbitmq == null }
-    } : name => { role = "backing", ip = node.ip, services = node.services } if node.wanted
+  # Backing VMs by service: one each (single), three each (cluster), none (external).
+  backing_count = { single = 1, cluster = 3, external = 0 }[var.backing.mode]
+  database_nodes = {
+    for i in range(local.backing_count) : (var.backing.mode == "cluster" ? "${var.name_prefix}-db-${i}" : "${var.name_prefix}-db") => {
+      role = "backing", services = ["mariadb"]
+      ip   = cidrhost(local.cidr, var.backing.mode == "cluster" ? local.host.galera + i : local.host.database)
+    }
   }
+  rabbitmq_nodes = {
+    for i in range(local.backing_count) : (var.backing.mode == "cluster" ? "${var.name_prefix}-mq-${i}" : "${var.name_prefix}-mq") => {
+      role = "backing", services = ["rabbitmq"]
+      ip   = cidrhost(local.cidr, var.backing.mode == "cluster" ? local.host.rabbitmq_cluster + i : local.host.rabbitmq)
+    }
+  }
+  backing_nodes = merge(local.database_nodes, local.rabbitmq_nodes)
   haproxy_nodes = {
     for i in range(var.lb_provider == "haproxy" ? 2 : 0) : "${var.name_prefix}-lb-${i}" => {
       role = "haproxy", ip = cidrhost(local.cidr, local.host.haproxy + i)
@@ -39,15 +49,18 @@ locals {
   }
   nodes = merge(local.policy_engines, local.datasource_nodes, local.backing_nodes, local.haproxy_nodes)
 
+  # In cluster mode every Congress node reaches the one Galera writer through its own local
+  # HAProxy on 127.0.0.1 (Congress takes LOCK TABLES, which Galera does not share between writers).
   database = {
-    host = var.external_database != null ? var.external_database.host : cidrhost(local.cidr, local.host.database)
-    port = var.external_database != null ? var.external_database.port : 3306
-    name = "congress"
-    user = "congress"
+    host    = var.backing.mode == "external" ? var.backing.database.host : var.backing.mode == "cluster" ? "127.0.0.1" : values(local.database_nodes)[0].ip
+    port    = var.backing.mode == "external" ? var.backing.database.port : 3306
+    name    = "congress"
+    user    = "congress"
+    members = var.backing.mode == "cluster" ? [for name in sort(keys(local.database_nodes)) : { name = name, ip = local.database_nodes[name].ip }] : []
   }
   rabbitmq = {
-    host  = var.external_rabbitmq != null ? var.external_rabbitmq.host : cidrhost(local.cidr, local.host.rabbitmq)
-    port  = var.external_rabbitmq != null ? var.external_rabbitmq.port : 5672
+    hosts = var.backing.mode == "external" ? var.backing.rabbitmq.hosts : [for name in sort(keys(local.rabbitmq_nodes)) : local.rabbitmq_nodes[name].ip]
+    port  = var.backing.mode == "external" ? var.backing.rabbitmq.port : 5672
     user  = "congress"
     vhost = "/congress"
   }
@@ -77,6 +90,7 @@ module "network" {
   api_port             = var.api_port
   allowed_client_cidrs = local.api_client_cidrs
   admin_cidrs          = var.admin_cidrs
+  backing_mode         = var.backing.mode
 }
 
 module "userdata" {
@@ -108,13 +122,37 @@ module "userdata" {
   ssh_authorized_keys = var.ssh_authorized_keys
 }
 
+# Backing mode single: both VMs here. Cluster: the Galera trio and the RabbitMQ trio, each in
+# an anti-affinity server group of its own.
 module "backing" {
   source = "./modules/nodes"
 
   role               = "backing"
-  nodes              = { for name, node in local.backing_nodes : name => { ip = node.ip, user_data = local.user_data[name] } }
+  nodes              = { for name, node in local.backing_nodes : name => { ip = node.ip, user_data = local.user_data[name], security_group_ids = [node.services[0] == "mariadb" ? local.sg.database : local.sg.rabbitmq, local.sg.ssh] } if var.backing.mode == "single" }
   vm                 = local.vm.backing
-  security_group_ids = [local.sg.backing, local.sg.ssh]
+  security_group_ids = []
+}
+
+module "database_cluster" {
+  source = "./modules/nodes"
+  count  = var.backing.mode == "cluster" ? 1 : 0
+
+  role               = "backing"
+  nodes              = { for name, node in local.database_nodes : name => { ip = node.ip, user_data = local.user_data[name] } }
+  vm                 = local.vm.backing
+  security_group_ids = [local.sg.database, local.sg.ssh]
+  server_group       = { name = "${var.name_prefix}-database", policy = var.server_group_policy }
+}
+
+module "rabbitmq_cluster" {
+  source = "./modules/nodes"
+  count  = var.backing.mode == "cluster" ? 1 : 0
+
+  role               = "backing"
+  nodes              = { for name, node in local.rabbitmq_nodes : name => { ip = node.ip, user_data = local.user_data[name] } }
+  vm                 = local.vm.backing
+  security_group_ids = [local.sg.rabbitmq, local.sg.ssh]
+  server_group       = { name = "${var.name_prefix}-rabbitmq", policy = var.server_group_policy }
 }
 
 module "datasource" {

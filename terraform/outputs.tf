@@ -35,4 +35,9 @@ output "cloud_init" {
   description = "The rendered #cloud-config each VM receives, by node name."
   value       = module.userdata.user_data
   sensitive   = true
+
+  precondition {
+    condition     = var.backing.mode != "cluster" || length(nonsensitive(var.secrets.erlang_cookie)) >= 16
+    error_message = "backing mode cluster needs secrets.erlang_cookie (at least 16 characters), the RabbitMQ nodes' shared cookie."
+  }
 }

@@ -191,22 +191,34 @@ variable "server_group_policy" {
   }
 }
 
-variable "external_database" {
-  description = "An existing MariaDB/MySQL server (host, port) to use instead of a backing VM, or null."
+variable "backing" {
+  description = "Where MariaDB and RabbitMQ run. mode single: one MariaDB VM and one RabbitMQ VM; cluster: three MariaDB + Galera VMs and three clustered RabbitMQ VMs, each trio in its own server group (needs secrets.erlang_cookie); external: existing servers, database (host, port) and rabbitmq (hosts, port)."
   type = object({
-    host = string
-    port = optional(number, 3306)
+    mode = optional(string, "single")
+    database = optional(object({
+      host = string
+      port = optional(number, 3306)
+    }))
+    rabbitmq = optional(object({
+      hosts = list(string)
+      port  = optional(number, 5672)
+    }))
   })
-  default = null
-}
+  default  = {}
+  nullable = false
 
-variable "external_rabbitmq" {
-  description = "An existing RabbitMQ broker (host, port) to use instead of a backing VM, or null."
-  type = object({
-    host = string
-    port = optional(number, 5672)
-  })
-  default = null
+  validation {
+    condition     = contains(["single", "cluster", "external"], var.backing.mode)
+    error_message = "backing.mode must be single, cluster or external."
+  }
+  validation {
+    condition     = var.backing.mode == "external" ? var.backing.database != null && var.backing.rabbitmq != null : var.backing.database == null && var.backing.rabbitmq == null
+    error_message = "backing.database and backing.rabbitmq are both required with mode external, and allowed only there."
+  }
+  validation {
+    condition     = var.backing.rabbitmq == null || try(length(var.backing.rabbitmq.hosts) > 0, false)
+    error_message = "backing.rabbitmq.hosts must name at least one host."
+  }
 }
 
 # --- Load balancer ---------------------------------------------------------
@@ -322,9 +334,9 @@ variable "keystone" {
 }
 
 variable "datasource_sync_period" {
-  description = "Congress option datasource_sync_period, seconds. Congress 11.0.0 reads it for its policy/rule synchroniser before loading congress.conf, so policy engines re-sync rules every 60 s whatever is set here; the datasource synchroniser and Congress's other readers honour it."
+  description = "Seconds between two synchronisations of every Congress node with the database (Congress option datasource_sync_period, honoured through the runtime's compatibility shim: Congress 11.0.0 alone would always use 60). A rule or policy created through one policy engine reaches the others within this period. Each sync, every policy engine reads three small tables whole (policies, datasources, policy_rules: one SELECT each) and the datasource node reads datasources, so N engines cost about 3N/period queries per second; 5 keeps the lag under 10 s for a fraction of a query per second per engine."
   type        = number
-  default     = 30
+  default     = 5
 
   validation {
     condition     = var.datasource_sync_period >= 1 && var.datasource_sync_period <= 3600
@@ -403,7 +415,7 @@ variable "fencing" {
 # --- Secrets ---------------------------------------------------------------
 
 variable "secrets" {
-  description = "Every secret the deployment uses, each at least 16 characters (the CLI generates them). keystone_password and fencing_password may be empty when unused."
+  description = "Every secret the deployment uses, each at least 16 characters (the CLI generates them). keystone_password, fencing_password and erlang_cookie may be empty when unused; encryption_key is a Fernet key."
   type = object({
     db_password       = string
     rabbit_password   = string
@@ -411,6 +423,9 @@ variable "secrets" {
     vrrp_password     = string
     keystone_password = optional(string, "")
     fencing_password  = optional(string, "")
+    # Congress's Fernet key for datasource secrets (/etc/congress/keys/aes_key on every Congress node).
+    encryption_key = string
+    erlang_cookie  = optional(string, "") # backing mode cluster: the RabbitMQ nodes' shared cookie
   })
   sensitive = true
 
@@ -421,10 +436,16 @@ variable "secrets" {
   }
   validation {
     condition     = alltrue([for value in values(var.secrets) : length(value) == 0 || length(value) >= 16])
-    error_message = "secrets.keystone_password and fencing_password must be empty or at least 16 characters."
+    error_message = "secrets.keystone_password, fencing_password and erlang_cookie must be empty or at least 16 characters."
   }
   validation {
-    condition     = alltrue([for value in values(var.secrets) : can(regex("^[A-Za-z0-9._~-]*$", value))])
+    condition     = alltrue([for name, value in var.secrets : can(regex("^[A-Za-z0-9._~-]*$", value)) if name != "encryption_key"])
     error_message = "secrets may hold only A-Z, a-z, 0-9 and . _ ~ - (they go into URLs and config files unquoted)."
+  }
+  validation {
+    # 32 bytes in URL-safe base64: 43 characters, the last one carrying 4 bits, then one "=".
+    # Checked through the whole object: Terraform would print a sensitive attribute's value in the error.
+    condition     = alltrue([for name, value in var.secrets : can(regex("^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]=$", value)) if name == "encryption_key"])
+    error_message = "secrets.encryption_key must be a Fernet key: 32 random bytes in URL-safe base64 (44 characters ending in =), e.g. from python3 -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'."
   }
 }

@@ -2,6 +2,8 @@
 # configure-rabbitmq.sh: RabbitMQ with the Congress vhost and user (password from
 # /etc/congress-tf/rabbitmq-password, passed on stdin, never on a command line), full
 # permissions on that vhost only, and the default guest user deleted. Idempotent.
+# Backing mode cluster (BACKING_PEERS lists three nodes, named rabbit@<address>): the first
+# node does the above once for the whole cluster; the others join it.
 set -euo pipefail
 PROG=configure-rabbitmq
 # shellcheck source=congress-tf-lib.sh
@@ -14,6 +16,23 @@ PASSWORD_FILE=/etc/congress-tf/rabbitmq-password
 systemctl enable --now rabbitmq-server.service
 rabbit_up() { rabbitmqctl --quiet await_startup --timeout 10 >/dev/null 2>&1; }
 wait_until "RabbitMQ on this node" "$GATE_TIMEOUT_S" rabbit_up
+
+read -r -a peers <<<"${BACKING_PEERS:-}"
+first="rabbit@${peers[0]:-}"
+first_up() { rabbitmqctl --quiet -n "$first" await_startup --timeout 10 >/dev/null 2>&1; }
+if [ "${#peers[@]}" -gt 1 ] && [ "${peers[0]}" != "$NODE_IP" ]; then
+    if rabbitmqctl --quiet cluster_status --formatter json | grep -qF "\"$first\""; then
+        log "already in the cluster of $first"
+    else
+        wait_until "RabbitMQ on $first" "$GATE_TIMEOUT_S" first_up
+        rabbitmqctl --quiet stop_app
+        rabbitmqctl --quiet reset
+        rabbitmqctl --quiet join_cluster "$first"
+        rabbitmqctl --quiet start_app
+        log "joined the cluster of $first"
+    fi
+    exit 0      # the vhost, user and permissions are the cluster's: set up by $first
+fi
 
 if rabbitmqctl --quiet list_vhosts --no-table-headers | grep -qxF "$RABBIT_VHOST"; then
     log "vhost $RABBIT_VHOST exists"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# wait-for-backends.sh: readiness gate: MariaDB (DB_HOST:DB_PORT) and RabbitMQ
-# (RABBIT_HOST:RABBIT_PORT) from /etc/congress-tf/node.env accept TCP connections.
+# wait-for-backends.sh: readiness gate: MariaDB (DB_HOST:DB_PORT) and RabbitMQ (one of
+# RABBIT_HOSTS, port RABBIT_PORT) from /etc/congress-tf/node.env accept TCP connections.
 # Gives up after GATE_TIMEOUT_S seconds. Changes nothing.
 set -euo pipefail
 PROG=wait-for-backends
@@ -14,4 +14,12 @@ port_open() {
 }
 
 wait_until "MariaDB at $DB_HOST:$DB_PORT" "$GATE_TIMEOUT_S" port_open "$DB_HOST" "$DB_PORT"
-wait_until "RabbitMQ at $RABBIT_HOST:$RABBIT_PORT" "$GATE_TIMEOUT_S" port_open "$RABBIT_HOST" "$RABBIT_PORT"
+read -r -a brokers <<<"$RABBIT_HOSTS"
+any_rabbit_open() {
+    local host
+    for host in "${brokers[@]}"; do
+        port_open "$host" "$RABBIT_PORT" && return 0
+    done
+    return 1
+}
+wait_until "RabbitMQ at one of ${RABBIT_HOSTS} (port $RABBIT_PORT)" "$GATE_TIMEOUT_S" any_rabbit_open

@@ -149,7 +149,9 @@ def test_congress_conf_has_the_ha_keys(source, rendered):
         s = node.settings
         assert conf["DEFAULT"]["replicated_policy_engine"] == "True"
         assert conf["DEFAULT"]["transport_url"].startswith(f"rabbit://{s['RABBIT_USER']}:")
-        assert f"@{s['RABBIT_HOST']}:{s['RABBIT_PORT']}/%2Fcongress" in conf["DEFAULT"]["transport_url"]
+        brokers = re.findall(r"@([^:@,/]+):(\d+)", conf["DEFAULT"]["transport_url"])
+        assert brokers == [(host, s["RABBIT_PORT"]) for host in s["RABBIT_HOSTS"].split()]
+        assert conf["DEFAULT"]["transport_url"].endswith("/%2Fcongress")
         assert conf["database"]["connection"].startswith(f"mysql+pymysql://{s['DB_USER']}:")
         assert f"@{s['DB_HOST']}:{s['DB_PORT']}/{s['DB_NAME']}?" in conf["database"]["connection"]
         assert conf["DEFAULT"]["bind_port"] == s["API_PORT"]
@@ -185,3 +187,19 @@ def test_congress_conf_has_only_options_congress_knows(source, rendered, congres
             cmd += ["--namespace", namespace]
         result = run(cmd, timeout=300)
         assert result.returncode == 0, f"{node.name}: {result.stdout}{result.stderr}"
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_database_proxy_of_congress_nodes_passes_haproxy_check(source, rendered, tmp_path):
+    """Backing mode cluster: each Congress node's local HAProxy in front of the Galera members."""
+    nodes = [n for n in rendered(source).values()
+             if n.role in ("policy_engine", "datasource") and "/etc/haproxy/haproxy.cfg" in n.files]
+    if not nodes:
+        pytest.skip("no Galera cluster in this source")
+    for node in nodes:
+        cfg = tmp_path / f"{node.name}-database-proxy.cfg"
+        cfg.write_text(node.text("/etc/haproxy/haproxy.cfg"))
+        result = run(["haproxy", "-c", "-f", str(cfg)])
+        assert result.returncode == 0, result.stdout + result.stderr
+        servers = re.findall(r"^\s+server \S+ [\d.]+:3306 check( backup)?$", cfg.read_text(), re.M)
+        assert servers == ["", " backup", " backup"], node.name   # one writer, two standbys

@@ -17,6 +17,9 @@ SECRET_FILES = {
     "/etc/corosync/authkey": ("root:root", "0400"),
     "/etc/congress-tf/datasource.crm": ("root:root", "0600"),
     "/etc/keepalived/keepalived.conf": ("root:root", "0600"),
+    "/etc/congress/keys/aes_key": ("congress:congress", "0600"),
+    # Written before the rabbitmq user exists; the package's postinst makes it rabbitmq's.
+    "/var/lib/rabbitmq/.erlang.cookie": ("root:root", "0400"),
 }
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from cryptography.fernet import Fernet
 
 from congress_tf.cli import main
 from congress_tf.cloud import LoadBalancerStatus
@@ -191,11 +192,41 @@ def test_secrets_are_generated_once_with_mode_0600_and_never_rewritten(tmp_path,
     first = secrets_file.read_text()
     assert stat.S_IMODE(secrets_file.stat().st_mode) == 0o600
     values = json.loads(first)["secrets"]
+    fernet_key = values.pop("encryption_key")
     assert all(len(v) >= 16 and all(c.isalnum() or c in "._~-" for c in v) for v in values.values())
     assert len(set(values.values())) == len(values)
+    Fernet(fernet_key.encode())  # Congress's key format (congress/encryption.py), or this raises
     mtime = secrets_file.stat().st_mtime_ns
     assert invoke(["plan", env_file]).exit_code == 0
     assert secrets_file.read_text() == first and secrets_file.stat().st_mtime_ns == mtime
+
+
+def test_secrets_of_an_older_version_get_the_new_ones_once_and_keep_theirs(tmp_path, offline):
+    env_file = example(tmp_path, "minimal")
+    sd = StateDir(env_file, "minimal")
+    sd.create()
+    old = {"db_password": "old-db-password-0001", "rabbit_password": "old-rabbit-password-01",
+           "cluster_auth_key": "old-cluster-key-000001", "vrrp_password": "old-vrrp-password-0001"}
+    sd.secrets_file.write_text(json.dumps({"secrets": old}))
+    assert invoke(["render", env_file, tmp_path / "a"]).exit_code == 0
+    first = json.loads(sd.secrets_file.read_text())["secrets"]
+    assert {k: first[k] for k in old} == old and set(first) == set(old) | {"encryption_key", "erlang_cookie"}
+    Fernet(first["encryption_key"].encode())
+    assert stat.S_IMODE(sd.secrets_file.stat().st_mode) == 0o600
+    assert invoke(["render", env_file, tmp_path / "b"]).exit_code == 0
+    assert json.loads(sd.secrets_file.read_text())["secrets"] == first     # made once
+
+
+def test_a_stored_encryption_key_that_is_no_fernet_key_is_refused(tmp_path, offline):
+    env_file = example(tmp_path, "minimal")
+    assert invoke(["render", env_file, tmp_path / "a"]).exit_code == 0
+    sd = StateDir(env_file, "minimal")
+    stored = json.loads(sd.secrets_file.read_text())
+    stored["secrets"]["encryption_key"] = "not-a-fernet-key-but-long-enough-0123456789"
+    sd.secrets_file.write_text(json.dumps(stored))
+    result = invoke(["render", env_file, tmp_path / "b"])
+    assert result.exit_code == 2 and "secrets.encryption_key" in result.output and "Fernet key" in result.output
+    assert "not-a-fernet-key" not in result.output
 
 
 def test_no_generated_secret_appears_in_any_output_of_a_full_run(tmp_path, offline):

@@ -9,6 +9,6 @@ output "subnet_id" {
 }
 
 output "security_group_ids" {
-  description = "Security group ID by role: policy_engine, datasource, backing, haproxy, ssh."
+  description = "Security group ID by role: policy_engine, datasource, database, rabbitmq, haproxy, ssh."
   value       = { for name, group in openstack_networking_secgroup_v2.role : name => group.id }
 }

@@ -51,3 +51,8 @@ variable "admin_cidrs" {
   description = "CIDRs allowed to reach SSH on every node and the API on the policy engines directly."
   type        = list(string)
 }
+
+variable "backing_mode" {
+  description = "single, cluster or external (the root module's backing.mode): which MariaDB, Galera and RabbitMQ ports to open, and to whom."
+  type        = string
+}

@@ -8,7 +8,7 @@ resource "openstack_networking_port_v2" "node" {
   for_each           = var.nodes
   name               = each.key
   network_id         = var.vm.network_id
-  security_group_ids = var.security_group_ids
+  security_group_ids = each.value.security_group_ids != null ? each.value.security_group_ids : var.security_group_ids
   admin_state_up     = true
 
   fixed_ip {

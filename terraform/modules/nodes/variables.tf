@@ -4,10 +4,11 @@ variable "role" {
 }
 
 variable "nodes" {
-  description = "VMs to create by name, each with its fixed IP and rendered cloud-init."
+  description = "VMs to create by name, each with its fixed IP, rendered cloud-init and, where it differs from var.security_group_ids, its own security groups."
   type = map(object({
-    ip        = string
-    user_data = string
+    ip                 = string
+    user_data          = string
+    security_group_ids = optional(list(string))
   }))
 }
 

@@ -24,12 +24,31 @@ locals {
     datasource = ["congress-tf-lib.sh", "install-congress.sh", "configure-congress-node.sh", "wait-for-backends.sh",
     "sync-congress-schema.sh", "install-congress-ocf-agent.sh", "start-cluster-stack.sh", "configure-datasource-cluster.sh"]
     backing = ["congress-tf-lib.sh", "configure-mariadb.sh", "configure-rabbitmq.sh"]
+    galera  = ["congress-tf-lib.sh", "configure-galera.sh", "galera-health.sh", "galera-recover.sh"]
     haproxy = ["congress-tf-lib.sh", "detect-vrrp-interface.sh", "start-load-balancer.sh"]
   }
 
+  # Backing mode cluster: the Galera trio (first member bootstraps, the rest join; Congress nodes
+  # reach one writer through a local HAProxy) and the RabbitMQ trio (first member creates the
+  # vhost and user, the rest join it).
+  galera_members    = var.database.members
+  galera_node_names = [for member in local.galera_members : member.name]
+  rabbitmq_nodes    = [for name in local.names.backing : name if contains(var.nodes[name].services, "rabbitmq")]
+  rabbitmq_cluster  = length(local.rabbitmq_nodes) > 1
+  # Each trio's members (addresses) by node name, empty for a lone backing VM.
+  backing_peers = {
+    for name in local.names.backing : name => (
+      contains(local.galera_node_names, name) ? [for member in local.galera_members : member.ip] :
+      contains(local.rabbitmq_nodes, name) && local.rabbitmq_cluster ? [for peer in local.rabbitmq_nodes : var.nodes[peer].ip] : []
+    )
+  }
+  # Congress processes that may hold database connections, each pooling up to 10 + 20.
+  congress_processes = length(local.names.policy_engine) + 1
+
   # Secrets are restricted to [A-Za-z0-9._~-] by the root module; urlencode() keeps URLs right anyway.
-  transport_url = format("rabbit://%s:%s@%s:%d/%s", var.rabbitmq.user, urlencode(var.secrets.rabbit_password),
-  var.rabbitmq.host, var.rabbitmq.port, urlencode(var.rabbitmq.vhost))
+  # Several brokers: oslo.messaging's list form, user:password@host:port for each, comma-separated.
+  transport_url = format("rabbit://%s/%s", join(",", [for host in var.rabbitmq.hosts : format("%s:%s@%s:%d",
+  var.rabbitmq.user, urlencode(var.secrets.rabbit_password), host, var.rabbitmq.port)]), urlencode(var.rabbitmq.vhost))
   database_connection = format("mysql+pymysql://%s:%s@%s:%d/%s?charset=utf8", var.database.user,
   urlencode(var.secrets.db_password), var.database.host, var.database.port, var.database.name)
 
@@ -48,6 +67,7 @@ locals {
       rabbitmq       = var.rabbitmq
       cluster_nodes  = node.role == "datasource" ? local.names.datasource : []
       cluster_leader = node.role == "datasource" ? local.cluster_leader : ""
+      backing_peers  = lookup(local.backing_peers, name, [])
       fencing        = node.role == "datasource" && local.fencing != null
       gate_timeout_s = local.gate_timeout_s
     })
@@ -66,6 +86,7 @@ locals {
       auth_strategy     = var.congress.auth_strategy
       keystone          = var.congress.keystone
       keystone_password = var.secrets.keystone_password
+      quorum_queues     = local.rabbitmq_cluster
     }) if contains(local.congress_roles, node.role)
   }
 
@@ -92,7 +113,18 @@ locals {
     fencing_password      = var.secrets.fencing_password
   })
 
-  mariadb_cnf = { for name, node in var.nodes : name => templatefile("${local.dir}/config/mariadb-congress.cnf.tftpl", { bind_address = node.ip }) }
+  mariadb_cnf = { for name, node in var.nodes : name => templatefile("${local.dir}/config/mariadb-congress.cnf.tftpl", {
+    bind_address    = node.ip
+    max_connections = max(500, 30 * local.congress_processes + 100)
+    galera          = contains(local.galera_node_names, name)
+    node_name       = name
+    members         = [for member in local.galera_members : member.ip]
+  }) if contains(node.services, "mariadb") }
+  # Cluster mode: every Congress node's local HAProxy, one Galera writer at a time.
+  database_proxy_cfg = length(local.galera_members) == 0 ? "" : templatefile("${local.dir}/config/database-proxy.cfg.tftpl", {
+    members = local.galera_members
+    port    = var.database.port
+  })
   database_sql = templatefile("${local.dir}/config/congress-database.sql.tftpl", {
     name     = var.database.name
     user     = var.database.user
@@ -148,22 +180,26 @@ locals {
         congress_user       = contains(local.congress_roles, node.role)
       }))
       scripts = chomp(templatefile("${local.dir}/parts/scripts.yaml.tftpl", {
-        dir     = local.scripts_dir
-        names   = local.role_scripts[node.role]
+        dir = local.scripts_dir
+        names = concat(local.role_scripts[contains(local.galera_node_names, name) ? "galera" : node.role],
+        contains(local.congress_roles, node.role) && local.database_proxy_cfg != "" ? ["start-database-proxy.sh"] : [])
         scripts = local.scripts
       }))
       congress_files = contains(local.congress_roles, node.role) ? chomp(templatefile("${local.dir}/parts/congress-node-files.yaml.tftpl", {
-        node_env      = local.node_env[name]
-        constraints   = file("${local.dir}/congress-constraints.txt")
-        shim          = file("${local.dir}/congress_py311_compat.py")
-        db_client_cnf = local.db_client_cnf
-        congress_conf = local.congress_conf[name]
+        node_env           = local.node_env[name]
+        constraints        = file("${local.dir}/congress-constraints.txt")
+        shim               = file("${local.dir}/congress_py311_compat.py")
+        db_client_cnf      = local.db_client_cnf
+        congress_conf      = local.congress_conf[name]
+        encryption_key     = var.secrets.encryption_key
+        database_proxy_cfg = local.database_proxy_cfg
       })) : ""
       congress_runcmd = chomp(templatefile("${local.dir}/parts/congress-node-runcmd.yaml.tftpl", {
         dir            = local.scripts_dir
         venv           = local.venv
         install_source = var.congress.install_source
         install_url    = try(coalesce(var.congress.install_url), "")
+        database_proxy = local.database_proxy_cfg != ""
       }))
       install_source = var.congress.install_source
       install_url    = try(coalesce(var.congress.install_url), "")
@@ -173,9 +209,13 @@ locals {
       corosync_conf        = local.corosync_conf
       corosync_authkey_b64 = local.corosync_authkey_b64
       datasource_crm       = local.datasource_crm
-      mariadb_cnf          = local.mariadb_cnf[name]
+      mariadb_cnf          = lookup(local.mariadb_cnf, name, "")
       database_sql         = local.database_sql
       rabbit_password      = var.secrets.rabbit_password
+      galera               = contains(local.galera_node_names, name)
+      rabbitmq_cluster     = local.rabbitmq_cluster && contains(local.rabbitmq_nodes, name)
+      erlang_cookie        = var.secrets.erlang_cookie
+      database_proxy       = local.database_proxy_cfg != ""
       sysctl_vip           = file("${local.dir}/config/sysctl-vip.conf")
       haproxy_cfg          = lookup(local.haproxy_cfg, name, "")
       keepalived_conf      = lookup(local.keepalived_conf, name, "")

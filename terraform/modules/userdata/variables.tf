@@ -23,19 +23,23 @@ variable "api" {
 }
 
 variable "database" {
-  description = "Shared MariaDB endpoint (a backing VM or an external server)."
+  description = "The MariaDB endpoint Congress connects to (a backing VM, an external server, or 127.0.0.1: each Congress node's local HAProxy) and, for a Galera cluster, its members in bootstrap order (else empty)."
   type = object({
     host = string
     port = number
     name = string
     user = string
+    members = optional(list(object({
+      name = string
+      ip   = string
+    })), [])
   })
 }
 
 variable "rabbitmq" {
-  description = "Shared RabbitMQ endpoint (a backing VM or an external broker)."
+  description = "The RabbitMQ brokers (backing VMs or external) Congress connects to: every host of one cluster."
   type = object({
-    host  = string
+    hosts = list(string)
     port  = number
     user  = string
     vhost = string
@@ -93,6 +97,8 @@ variable "secrets" {
     cluster_auth_key  = string
     vrrp_password     = string
     fencing_password  = string
+    encryption_key    = string
+    erlang_cookie     = optional(string, "")
   })
   sensitive = true
 }
