@@ -3,7 +3,7 @@
 .ci/run; set CONGRESS_DRILL_VENV to reuse a Congress venv.
 
   replication_lag_s  a rule created through the VIP, until every policy engine serves it
-                     directly (Congress 11.0.0 synchronises every 60 s, see drill.py)
+                     directly (within one datasource_sync_period: 5 s in the drill)
   ds_recovery_s      SIGKILL of the datasource node, until Pacemaker runs a new one
                      (monitor interval of the rendered crm configuration + the agent's start)
   pe_failover_s      SIGKILL of the policy engine a client is stuck to, until HAProxy has it

@@ -10,8 +10,21 @@ uses two things that later Pythons removed:
 * ``inspect.getargspec``, removed in Python 3.11, called by the datasource
   action code (``datasource_driver.py``, ``datasource_utils.py``).
 
-This module puts both back, only where they are missing, and does nothing
-else.  It is imported at interpreter start-up by a one-line ``.pth`` file
+This module puts both back, only where they are missing.
+
+It also makes Congress's synchronisers run at the configured period.  Their
+periodic tasks are declared with
+``@periodics.periodic(spacing=cfg.CONF.datasource_sync_period)`` (and
+``cfg.CONF.dse.time_to_resub``), evaluated when the module is imported, before
+congress-server has read congress.conf: every node re-synchronises at the
+options' defaults (60 s), whatever the file says.  futurist reads a task's
+spacing from the function's ``_periodic_spacing`` attribute whenever it
+schedules the task, so the fix sets that attribute from the parsed
+configuration in the synchroniser's ``start()``, just before Congress builds
+its ``PeriodicWorker`` (see LATE_SPACING).  An import hook applies it when the
+two synchroniser modules are first imported; nothing else is touched.
+
+It is imported at interpreter start-up by a one-line ``.pth`` file
 (``import congress_py311_compat``) that install-congress.sh places in the
 Congress virtualenv's site-packages, next to this file, so it affects that
 virtualenv only.  It must stay cheap and must never raise.
@@ -21,9 +34,13 @@ from __future__ import annotations
 
 import collections
 import collections.abc
+import functools
+import importlib.abc
+import importlib.machinery
 import inspect
+import sys
 
-__all__ = ["ALIASED", "patch"]
+__all__ = ["ALIASED", "LATE_SPACING", "patch"]
 
 #: names that patch() added to ``collections`` (filled at import time)
 ALIASED: list[str] = []
@@ -71,7 +88,75 @@ def patch() -> list[str]:
     return added
 
 
+#: {module: {class: {periodic method: option path in cfg.CONF}}}: the periodic tasks whose
+#: spacing Congress 11.0.0 fixes at import time, and the option each one should follow.
+LATE_SPACING = {
+    "congress.synchronizer.policy_rule_synchronizer": {
+        "PolicyRuleSynchronizer": {
+            "synchronize_all_policies": ("datasource_sync_period",),
+            "synchronize_rules": ("datasource_sync_period",),
+        },
+    },
+    "congress.synchronizer.datasource_synchronizer": {
+        "DatasourceSynchronizer": {
+            "synchronize_all_datasources": ("datasource_sync_period",),
+            "_check_resub_all": ("dse", "time_to_resub"),
+        },
+    },
+}
+
+
+def _configured(path: tuple[str, ...]):
+    from oslo_config import cfg  # Congress has loaded it (and parsed congress.conf) by now
+
+    value = cfg.CONF
+    for name in path:
+        value = getattr(value, name)
+    return value
+
+
+def respace_on_start(cls, tasks: dict[str, tuple[str, ...]]) -> None:
+    """Make ``cls.start`` set each periodic task's spacing from the configuration first."""
+    start = cls.start
+
+    @functools.wraps(start)
+    def start_with_configured_spacing(self, *args, **kwargs):
+        for method, option in tasks.items():
+            task = getattr(cls, method, None)
+            if task is not None and hasattr(task, "_periodic_spacing"):
+                task._periodic_spacing = _configured(option)
+        return start(self, *args, **kwargs)
+
+    cls.start = start_with_configured_spacing
+
+
+class _RespacingLoader(importlib.abc.Loader):
+    """Loads a LATE_SPACING module with its own loader, then wraps its classes' start()."""
+
+    def __init__(self, loader, classes):
+        self._loader, self._classes = loader, classes
+
+    def create_module(self, spec):
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module):
+        self._loader.exec_module(module)
+        for cls_name, tasks in self._classes.items():
+            respace_on_start(getattr(module, cls_name), tasks)
+
+
+class _RespacingFinder(importlib.abc.MetaPathFinder):
+    def find_spec(self, fullname, path, target=None):
+        if fullname not in LATE_SPACING:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path, target)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _RespacingLoader(spec.loader, LATE_SPACING[fullname])
+        return spec
+
+
 try:
     ALIASED.extend(patch())
+    sys.meta_path.insert(0, _RespacingFinder())
 except Exception:  # pragma: no cover - a .pth import must never break start-up
     pass

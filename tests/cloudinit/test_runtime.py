@@ -11,6 +11,7 @@ CONGRESS_TF_TEST_INSTALL_SOURCE (index | wheelhouse) and CONGRESS_TF_TEST_INSTAL
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -96,6 +97,44 @@ def test_congress_needs_the_shim(congress_venv):
     proc = subprocess.run([str(congress_venv.bin / "python"), "-S", "-c", code], capture_output=True, text=True)
     assert proc.returncode != 0
     assert "MutableSet" in proc.stderr
+
+
+# What congress-server does, in its order: import Congress (the synchronisers' @periodic spacing is
+# evaluated here), then parse congress.conf, then start the synchronisers, whose start() builds
+# futurist's PeriodicWorker.  Prints the spacing at import, then what each worker schedules with.
+SPACING_PROBE = """
+import json, sys
+from oslo_config import cfg
+from congress.common import config  # noqa: F401  registers the options
+from congress.synchronizer import datasource_synchronizer, policy_rule_synchronizer
+at_import = policy_rule_synchronizer.PolicyRuleSynchronizer.synchronize_rules._periodic_spacing
+cfg.CONF(["--config-file", sys.argv[1]], project="congress")
+
+class Node:
+    node_id = "spacing-probe"
+
+def scheduled(synchroniser):
+    synchroniser.start()  # the worker's green thread never runs: this process does not yield
+    return {w.work.callback.__name__: w.work.callback._periodic_spacing
+            for w in synchroniser.periodic_tasks.iter_watchers()}
+
+print(json.dumps([at_import, scheduled(policy_rule_synchronizer.PolicyRuleSynchronizer(None, Node())),
+                  scheduled(datasource_synchronizer.DatasourceSynchronizer(Node()))]))
+"""
+
+
+def test_synchronisers_run_at_the_configured_period(congress_venv, tmp_path):
+    """Congress fixes the synchronisers' period at import (the option's default, 60 s); with the
+    shim, the workers congress-server builds after reading congress.conf use the file's values."""
+    conf = tmp_path / "congress.conf"
+    conf.write_text("[DEFAULT]\ndatasource_sync_period = 7\n[dse]\ntime_to_resub = 9\n")
+    proc = subprocess.run([str(congress_venv.bin / "python"), "-W", "ignore", "-c", SPACING_PROBE, str(conf)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, explain(proc)
+    at_import, rules, datasources = json.loads(proc.stdout.splitlines()[-1])
+    assert at_import == 60
+    assert rules == {"synchronize_all_policies": 7, "synchronize_rules": 7}
+    assert datasources == {"synchronize_all_datasources": 7, "_check_resub_all": 9}
 
 
 def test_shim_alone():
