@@ -543,7 +543,7 @@ def render(ctx: click.Context, file: Path, directory: Path) -> None:
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     written = [directory / "tfvars.json"]
     shutil.copyfile(sd.tfvars, written[0])
-    (directory / "cloud-init").mkdir(exist_ok=True)
+    (directory / "cloud-init").mkdir(mode=0o700, exist_ok=True)
     for node, text in sorted(cloud_init.items()):
         path = directory / "cloud-init" / f"{node}.yaml"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -553,4 +553,5 @@ def render(ctx: click.Context, file: Path, directory: Path) -> None:
     for path in written:
         click.echo(f"wrote {path}")
     click.echo(f"{len(cloud_init)} node(s); the cloud-init files hold secrets (mode 0600"
-               + (", directory 0700" if created else "") + f"): keep {directory} out of version control")
+               + (", directories 0700" if created else "") + f"): keep the directory {directory} out of "
+               "version control")

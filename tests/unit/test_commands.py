@@ -143,6 +143,8 @@ def test_render_each_example_with_no_cloud(name, tmp_path, offline, example_plan
     for f in files:
         assert f.read_text().startswith("#cloud-config"), f
         assert stat.S_IMODE(f.stat().st_mode) == 0o600
+    assert {stat.S_IMODE(d.stat().st_mode) for d in (out, out / "cloud-init")} == {0o700}
+    assert f"keep the directory {out} out of version control" in result.output
     # The same deployment as the example's terraform.tfvars: same resources, same public outputs.
     sd = StateDir(env_file, name)
     from congress_tf.terraform import Terraform, find_terraform
