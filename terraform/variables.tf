@@ -219,6 +219,17 @@ variable "backing" {
     condition     = var.backing.rabbitmq == null || try(length(var.backing.rabbitmq.hosts) > 0, false)
     error_message = "backing.rabbitmq.hosts must name at least one host."
   }
+  validation {
+    condition     = alltrue([for port in [try(var.backing.database.port, 3306), try(var.backing.rabbitmq.port, 5672)] : port >= 1 && port <= 65535 && floor(port) == port])
+    error_message = "backing.database.port and backing.rabbitmq.port must be whole numbers from 1 to 65535."
+  }
+  validation {
+    # Written into connection URLs and config files: a DNS name or an IPv4 address, nothing else.
+    condition = alltrue([for host in concat(try([var.backing.database.host], []), try(var.backing.rabbitmq.hosts, [])) :
+      (can(regex("^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$", host)) || (can(regex("^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.?$", host)) && !can(regex("^[0-9.]+$", host))))
+    && !can(regex("^(localhost\\.?|127\\..*|0\\.0\\.0\\.0)$", host))])
+    error_message = "backing.database.host and backing.rabbitmq.hosts must be DNS names or IPv4 addresses of other servers: no port (it has its own key), not localhost or 127.x."
+  }
 }
 
 # --- Load balancer ---------------------------------------------------------

@@ -113,6 +113,8 @@ ROUNDS = {
         "congress_install": {"url": "ftp://mirror.example.org/simple"},
         "datasource_monitor": {"interval_s": 1.5},
         "fencing": {**FENCING, "username": "fence\" op monitor"},
+        "backing": {"mode": "external", "database": {"host": "db.example.org:3306"},
+                    "rabbitmq": {"hosts": ["mq.example.org"], "port": 70000}},
     }, [
         "cloud must be a clouds.yaml entry name",
         "image_id must be a Glance image ID",
@@ -129,6 +131,8 @@ ROUNDS = {
         "congress_install.url must be one http:// or https:// URL",
         "datasource_monitor.interval_s and timeout_s must be whole seconds",
         "fencing.region_name, username, project_name",
+        "backing.database.port and backing.rabbitmq.port must be whole numbers from 1 to 65535",
+        "backing.database.host and backing.rabbitmq.hosts must be DNS names or IPv4 addresses",
     ]),
     "one-line-values": ({
         "network": {"cidr": "0.0.0.0/0"},
@@ -160,6 +164,8 @@ ROUNDS = {
         "keystone": {"region_name": "RegionOne\n[oslo_policy]"},
         "congress_install": {"url": "https://deploy:Pa55-w0rd-xyz@pypi.example.org/simple"},
         "fencing": {**FENCING, "auth_url": "https://keystone.example.org:5000/v3\""},
+        "backing": {"mode": "external", "database": {"host": "localhost", "port": 0},
+                    "rabbitmq": {"hosts": ["mq-1.example.org", "mq-2.example.org\n"]}},
     }, [
         "network.cidr must be a unicast range",
         "with existing_network_id there is none",
@@ -167,6 +173,8 @@ ROUNDS = {
         "keystone.region_name, project_name",
         "congress_install.url must not hold credentials",
         "fencing.auth_url must be one http:// or https:// URL",
+        "backing.database.port and backing.rabbitmq.port must be whole numbers from 1 to 65535",
+        "backing.database.host and backing.rabbitmq.hosts must be DNS names or IPv4 addresses",
     ]),
     "more-networks": ({
         "network": {"cidr": "224.1.0.0/16", "dns_nameservers": ["198.19.0.53", "198.19.0.53"]},
