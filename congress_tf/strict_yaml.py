@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import codecs
 import re
-from collections.abc import Hashable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -92,6 +91,14 @@ def _line(node_or_event: Any) -> int:
     return node_or_event.start_mark.line + 1
 
 
+def _key_reading(node: yaml.Node, key: Any) -> str:
+    if not isinstance(node, yaml.ScalarNode):
+        return f"a {'list' if isinstance(node, yaml.SequenceNode) else 'mapping'} is used as a key"
+    reading = key.reading if isinstance(key, Ambiguous) else \
+        {bool: "a boolean", int: "a number", float: "a number"}.get(type(key), "null" if key is None else "a date")
+    return f"key {node.value[:40]!r} is not text (YAML reads it as {reading})"
+
+
 class _Loader(yaml.SafeLoader):
     """SafeLoader minus the surprises listed in the module docstring."""
 
@@ -118,8 +125,9 @@ class _Loader(yaml.SafeLoader):
                     raise YamlProblem(f"line {_line(key_node)}: merge keys (<<) are not allowed in env.yaml; "
                                       "write the keys out")
                 key = self.construct_object(key_node, deep=True)
-                if not isinstance(key, Hashable):
-                    continue  # SafeLoader reports the unhashable key itself
+                if not isinstance(key, str):
+                    raise YamlProblem(f"line {_line(key_node)}: {_key_reading(key_node, key)}; every env.yaml key "
+                                      "is a name such as image: quote it or fix the indentation")
                 if key in seen:
                     raise YamlProblem(f"line {_line(key_node)}: key {str(key)[:60]!r} is given twice (first at line "
                                       f"{seen[key]}); YAML would silently keep only the last one: keep one")
