@@ -20,7 +20,9 @@ pair_online() {
     for node in "${pair[@]}"; do
         grep -qxF "$node" <<<"$online" || return 1
     done
-    crmadmin --dc_lookup --timeout 5000 >/dev/null 2>&1
+    # crmadmin's own --timeout is not kept when it asks before the controller is up: it then
+    # waits forever (seen on a booted VM), so timeout(1) bounds it.
+    timeout 10 crmadmin --dc_lookup --timeout 5000 >/dev/null 2>&1
 }
 wait_until "both datasource VMs (${pair[*]}) in the cluster with a DC" "$GATE_TIMEOUT_S" pair_online
 

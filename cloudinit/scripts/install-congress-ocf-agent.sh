@@ -43,6 +43,11 @@ case $SOURCE in
     *) die "CONGRESS_INSTALL_SOURCE must be index, wheelhouse or preinstalled, not '$SOURCE'" ;;
 esac
 
+# pip ignores a plain-http index or wheelhouse unless its host:port is trusted explicitly.
+case $URL in
+    http://*) trusted=${URL#http://}; trusted=${trusted%%/*}; where+=(--trusted-host "${trusted##*@}") ;;
+esac
+
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 log "downloading the openstack-congress $VERSION sdist ($SOURCE)"

@@ -139,6 +139,10 @@ else
                         || die "wheelhouse $dir has no openstack_congress-$PINNED-*.whl (build it with: pip wheel --use-pep517 -c $CONSTRAINTS -w $dir openstack-congress PyMySQL)" ;;
             esac
         fi
+        # pip ignores a plain-http index or wheelhouse unless its host:port is trusted explicitly.
+        case $URL in
+            http://*) trusted=${URL#http://}; trusted=${trusted%%/*}; where+=(--trusted-host "${trusted##*@}") ;;
+        esac
         extra=()
         if [ -n "$PIP_ARGS" ]; then
             read -r -a extra <<<"$PIP_ARGS"
