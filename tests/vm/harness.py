@@ -1,0 +1,442 @@
+"""Boot every VM of a plan as a Debian 12 system container, from the plan's own cloud-init.
+
+Each planned VM is a systemd-nspawn container with systemd as PID 1, booted from one shared,
+read-only base rootfs (image.py) through an overlay of its own.  cloud-init's NoCloud
+datasource reads a seed holding the VM's user_data byte for byte as the plan rendered it (the
+root module's sensitive `cloud_init` output), a meta-data (instance-id, local-hostname) and a
+network-config with the VM's fixed address, the subnet's gateway and DNS.  The role's own
+`packages:` and install-congress.sh install everything, as on a cloud VM: apt goes through a
+caching relay and pip to a wheelhouse, both served by this process on the bridge.
+
+Isolation: one "sandbox" process made by unshare(1) owns a private network, mount and PID
+namespace.  The bridge (the subnet's gateway address), every VM's network namespace (its
+interface is `host0`), the overlays and the containers all live inside it, and the sandbox is
+killed with this process (PR_SET_PDEATHSIG), which ends everything in it.  Each container runs
+in a cgroup of its own (created here, removed on close).  close() also runs on SIGTERM.
+
+What a container cannot show, so these tests do not either:
+  - the kernel: every VM shares this machine's kernel (no kernel boot, modules, sysctls
+    outside the network namespace, no initramfs, no real reboot: a reboot restarts the
+    container with the same disk);
+  - disks: no block devices, partitions, growpart/resizefs, swap or fstab mounts;
+  - DHCP and the metadata service: the address comes from the seed's network-config and the
+    instance data from NoCloud, not from Neutron's DHCP or Nova's metadata API (so no
+    OpenStack instance UUID, no vendor data, no config drive);
+  - the cloud's network: no security groups, no port security / allowed_address_pairs (the
+    bridge lets the VRRP VIP move freely), no floating IPs, no Octavia, no Nova API (fencing
+    with fence_openstack cannot run), no server groups or anti-affinity;
+  - time and clocks: containers share the host clock (no NTP/chrony step at boot).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import http.client
+import ipaddress
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import yaml
+
+from image import base_rootfs
+from relays import AptRelay, FileServer, wheelhouse
+
+CLONE_NEWNET = 0x40000000
+PR_SET_PDEATHSIG = 1
+_libc = ctypes.CDLL(None, use_errno=True)
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+CGROUP_TREES = ["systemd", "unified"]
+APT_PORT = 3142
+WHEEL_PORT = 8141
+# How the tests and bench/boot.py plan an example for the VMs: the subnet is the sandbox bridge's
+# and Congress installs from the wheelhouse served there (the example's network ids stay dummies).
+TEST_CIDR = "198.18.10.0/24"
+TEST_GATEWAY = "198.18.10.1"
+PLAN_OVERRIDES = {
+    "network": {
+        "cidr": TEST_CIDR,
+        "existing_network_id": "00000000-0000-4000-8000-00000000e701",
+        "existing_subnet_id": "00000000-0000-4000-8000-00000000e702",
+    },
+    "admin_cidrs": [TEST_CIDR],
+    "congress_install": {"source": "wheelhouse", "url": f"http://{TEST_GATEWAY}:{WHEEL_PORT}/"},
+}
+POWEROFF, REBOOT = 0, 133  # systemd-nspawn's exit codes for a poweroff / a reboot inside
+
+
+def _die_with_parent():
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+class Sandbox:
+    """The private network + mount + PID namespace everything runs in."""
+
+    def __init__(self, workdir: Path):
+        self.workdir = workdir
+        self.proc = subprocess.Popen(
+            ["unshare", "--net", "--mount", "--pid", "--fork", "--mount-proc", "--propagation", "private",
+             "--kill-child", "sleep", "infinity"],
+            preexec_fn=_die_with_parent, stdin=subprocess.DEVNULL)
+        self.pid = self._child_pid()
+
+    def _child_pid(self) -> int:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()
+            if children:
+                pid = int(children[0])
+                if os.readlink(f"/proc/{pid}/ns/net") != os.readlink("/proc/self/ns/net"):
+                    return pid
+            time.sleep(0.05)
+        raise RuntimeError("the sandbox namespace did not come up")
+
+    def argv(self, *argv) -> list[str]:
+        return ["nsenter", f"--target={self.pid}", "--net", "--mount", "--pid", "--", *map(str, argv)]
+
+    def run(self, *argv, check=True, timeout=60, input=None) -> subprocess.CompletedProcess:
+        proc = subprocess.run(self.argv(*argv), capture_output=True, text=True, timeout=timeout,
+                              input=input if input is not None else "")
+        if check and proc.returncode != 0:
+            raise RuntimeError(f"{' '.join(map(str, argv))} failed ({proc.returncode}): {proc.stderr.strip()}")
+        return proc
+
+    def in_net(self, fn, *args):
+        """fn(*args) run in a thread inside the sandbox's network namespace (sockets it makes stay there)."""
+        result: dict = {}
+
+        def target():
+            try:
+                with open(f"/proc/{self.pid}/ns/net") as ns:
+                    if _libc.setns(ns.fileno(), CLONE_NEWNET) != 0:
+                        raise OSError(ctypes.get_errno(), "setns")
+                result["value"] = fn(*args)
+            except BaseException as exc:  # handed to the caller
+                result["error"] = exc
+
+        thread = threading.Thread(target=target, daemon=True)
+        thread.start()
+        thread.join()
+        if "error" in result:
+            raise result["error"]
+        return result["value"]
+
+    def close(self):
+        """SIGKILL of the namespace's init ends every process in it; then its namespaces go."""
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        try:
+            self.proc.wait(timeout=30)  # unshare returns once its child is gone
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=30)
+
+
+def thread_in_net(sandbox: Sandbox, fn, *args) -> threading.Thread:
+    """A started daemon thread running fn(*args) inside the sandbox's network namespace."""
+    def target():
+        with open(f"/proc/{sandbox.pid}/ns/net") as ns:
+            if _libc.setns(ns.fileno(), CLONE_NEWNET) != 0:
+                raise OSError(ctypes.get_errno(), "setns")
+        fn(*args)
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    return thread
+
+
+@dataclass
+class VM:
+    name: str
+    role: str
+    ip: str
+    user_data: str
+    index: int
+    dir: Path
+    proc: subprocess.Popen | None = None
+    boots: int = 0
+    exits: list = field(default_factory=list)
+    wanted: bool = True  # False after a poweroff: the supervisor leaves it down
+
+    @property
+    def root(self) -> Path:
+        return self.dir / "root"
+
+    @property
+    def netns(self) -> str:
+        return f"vm{self.index}"
+
+    @property
+    def log(self) -> Path:
+        return self.dir / "console.log"
+
+
+class Cluster:
+    """Every VM of one plan booted in one sandbox.  start() returns at once; wait_* wait."""
+
+    def __init__(self, outputs: dict, workdir: Path | None = None, log=print):
+        """outputs: the planned root module outputs (cloud_init, nodes, api_vip, api_url)."""
+        self.log = log
+        self.net = ipaddress.ip_network(TEST_CIDR)
+        self.gateway = TEST_GATEWAY
+        self.api_vip = outputs["api_vip"]
+        self.api_url = outputs["api_url"].rstrip("/")
+        cloud_init, nodes = outputs["cloud_init"], outputs["nodes"]
+        self.workdir = Path(workdir or tempfile.mkdtemp(prefix="congress-tf-vm-"))
+        self.session = self.workdir.name
+        roles = {name: role for role, members in nodes.items() for name in members}
+        ips = {name: ip for members in nodes.values() for name, ip in members.items()}
+        self.vms = {name: VM(name, roles[name], ips[name], cloud_init[name], i, self.workdir / name)
+                    for i, name in enumerate(sorted(cloud_init))}
+        self.boot_times: dict[str, float] = {}
+        self.sandbox: Sandbox | None = None
+        self.servers = []
+        self.lock = threading.Lock()
+        self.closing = False
+        self.started_at = 0.0
+
+    # --- bring-up ------------------------------------------------------------------------
+    def start(self) -> "Cluster":
+        base = base_rootfs(self.log)
+        wheels = wheelhouse(self.log)
+        self.sandbox = Sandbox(self.workdir)
+        sb = self.sandbox
+        prefix = self.net.prefixlen
+        sb.run("ip", "link", "set", "lo", "up")
+        # The VMs' netns files live on a tmpfs of the sandbox's own, never on this machine's /run.
+        sb.run("mkdir", "-p", "/run/netns")
+        sb.run("mount", "-t", "tmpfs", "-o", "mode=0755,size=1m", "congress-tf-vm", "/run/netns")
+        sb.run("ip", "link", "add", "br0", "type", "bridge")
+        sb.run("ip", "addr", "add", f"{self.gateway}/{prefix}", "dev", "br0")
+        sb.run("ip", "link", "set", "br0", "up")
+        self.apt = sb.in_net(AptRelay, (self.gateway, APT_PORT))
+        self.files = sb.in_net(FileServer, (self.gateway, WHEEL_PORT), wheels)
+        for server in (self.apt.server, self.files.server):
+            self.servers.append(server)
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+        for vm in self.vms.values():
+            self._prepare(vm, base)
+        self.started_at = time.time()  # the containers share this clock: cloud-init's timestamps compare
+        for vm in self.vms.values():
+            self._launch(vm)
+        return self
+
+    def _prepare(self, vm: VM, base: Path):
+        for sub in ("upper", "work", "root"):
+            (vm.dir / sub).mkdir(parents=True, exist_ok=True)
+        upper = vm.dir / "upper"
+        seed = upper / "var/lib/cloud/seed/nocloud"
+        seed.mkdir(parents=True)
+        (seed / "user-data").write_text(vm.user_data)  # byte for byte as planned
+        (seed / "meta-data").write_text(yaml.safe_dump({"instance-id": f"i-{self.session}-{vm.name}",
+                                                        "local-hostname": vm.name}))
+        (seed / "network-config").write_text(yaml.safe_dump({"version": 1, "config": [{
+            "type": "physical", "name": "host0",
+            "subnets": [{"type": "static", "address": f"{vm.ip}/{self.net.prefixlen}",
+                         "gateway": self.gateway, "dns_nameservers": [self.gateway]}]}]}))
+        apt_conf = upper / "etc/apt/apt.conf.d/01congress-tf-vm-proxy"
+        apt_conf.parent.mkdir(parents=True)
+        apt_conf.write_text(f'Acquire::http::Proxy "http://{self.gateway}:{APT_PORT}/";\n')
+        # Nothing answers DNS on the bridge: lookups fail at once instead of timing out.
+        (upper / "etc/resolv.conf").write_text(f"nameserver {self.gateway}\n")
+        sb = self.sandbox
+        sb.run("mount", "-t", "overlay", "overlay", "-o",
+               f"lowerdir={base},upperdir={upper},workdir={vm.dir / 'work'}", vm.root)
+        sb.run("ip", "netns", "add", vm.netns)
+        veth = f"ve{vm.index}"
+        sb.run("ip", "link", "add", veth, "type", "veth", "peer", "name", "host0", "netns", vm.netns)
+        sb.run("ip", "link", "set", veth, "master", "br0", "up")
+
+    def cgroup(self, vm: VM, tree: str) -> Path:
+        return CGROUP_ROOT / tree / self.session / vm.name
+
+    def _launch(self, vm: VM):
+        cgroups = " ".join(str(self.cgroup(vm, t)) for t in CGROUP_TREES)
+        nspawn = ["systemd-nspawn", "--quiet", "--boot", "--register=no", "--keep-unit",
+                  f"--machine={vm.name}", f"--directory={vm.root}",
+                  f"--network-namespace-path=/run/netns/{vm.netns}", "--capability=CAP_NET_ADMIN",
+                  "--resolv-conf=off", "--timezone=off", "--link-journal=no", "--console=read-only"]
+        # One cgroup per container: this shell moves itself there, then becomes nspawn.
+        script = ('for cg in ' + cgroups + '; do mkdir -p "$cg" && echo $$ > "$cg/cgroup.procs"; done; '
+                  'exec "$@"')
+        # /proc/sys/net writable, as on a VM (nspawn keeps it read-only with --network-namespace-path):
+        # it is the VM's own network namespace.
+        env = {**os.environ, "SYSTEMD_NSPAWN_API_VFS_WRITABLE": "network"}
+        with open(vm.log, "ab") as out:
+            vm.proc = subprocess.Popen(self.sandbox.argv("sh", "-c", script, "vm", *nspawn), env=env,
+                                       stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+        vm.boots += 1
+        vm.wanted = True
+        threading.Thread(target=self._supervise, args=(vm, vm.proc), daemon=True).start()
+
+    def _supervise(self, vm: VM, proc: subprocess.Popen):
+        """What systemd-nspawn@.service does: a reboot inside starts the container again."""
+        code = proc.wait()
+        vm.exits.append(code)
+        if self.closing:
+            return
+        if code == REBOOT:
+            self._launch(vm)
+        else:
+            vm.wanted = False
+
+    def poweroff(self, vm: VM, timeout: float = 120):
+        """`systemctl poweroff` inside the VM; returns once its container has stopped."""
+        self.exec(vm, "systemctl poweroff")
+        proc = vm.proc
+        proc.wait(timeout=timeout)
+        deadline = time.monotonic() + 10
+        while vm.wanted and time.monotonic() < deadline:  # the supervisor saw the exit
+            time.sleep(0.1)
+
+    def boot(self, vm: VM):
+        """Start a powered-off VM again (same disk, same network namespace)."""
+        if vm.proc is not None and vm.proc.poll() is None:
+            raise RuntimeError(f"{vm.name} is running")
+        self._launch(vm)
+
+    # --- inside a VM -----------------------------------------------------------------------
+    def init_pid(self, vm: VM) -> int | None:
+        """Host pid of the VM's PID 1 (systemd), or None when it is not running."""
+        if vm.proc is None or vm.proc.poll() is not None:
+            return None
+        todo = [vm.proc.pid]
+        while todo:
+            pid = todo.pop()
+            try:
+                nspid = _status(pid, "NSpid").split()
+                children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+            except OSError:
+                continue
+            if len(nspid) == 3 and nspid[-1] == "1":
+                return pid
+            todo.extend(int(c) for c in children)
+        return None
+
+    def exec(self, vm: VM | str, command: str, timeout: float = 60, check: bool = False) -> subprocess.CompletedProcess:
+        """Run a shell command in the VM (all of its namespaces, as root)."""
+        vm = self.vms[vm] if isinstance(vm, str) else vm
+        pid = self.init_pid(vm)
+        if pid is None:
+            raise RuntimeError(f"{vm.name} is not running")
+        argv = ["nsenter", f"--target={pid}", "--all", "--", "/usr/bin/env", "-i",
+                "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8",
+                "/bin/bash", "-c", command]
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        if check and proc.returncode != 0:
+            raise RuntimeError(f"{vm.name}: {command!r} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+        return proc
+
+    def cloud_init_result(self, vm: VM) -> dict | None:
+        """/run/cloud-init/result.json once cloud-init has finished, else None."""
+        try:
+            proc = self.exec(vm, "cat /run/cloud-init/result.json", timeout=20)
+        except (RuntimeError, subprocess.TimeoutExpired):
+            return None
+        return json.loads(proc.stdout) if proc.returncode == 0 and proc.stdout.strip() else None
+
+    def cloud_init_finished_at(self, vm: VM) -> float:
+        """When cloud-init's last stage finished (epoch seconds, from /run/cloud-init/status.json)."""
+        status = json.loads(self.exec(vm, "cat /run/cloud-init/status.json", check=True).stdout)
+        return float(status["v1"]["modules-final"]["finished"])
+
+    def wait_cloud_init(self, timeout: float, vms: list[VM] | None = None) -> dict[str, float]:
+        """Seconds from start() until each VM's cloud-init finished; VMs not done in time are left out."""
+        done: dict[str, float] = {}
+        todo = list(vms or self.vms.values())
+        deadline = time.monotonic() + timeout
+        while todo and time.monotonic() < deadline:
+            for vm in list(todo):
+                if self.cloud_init_result(vm) is not None:
+                    done[vm.name] = self.cloud_init_finished_at(vm) - self.started_at
+                    self.log(f"{vm.name}: cloud-init finished {done[vm.name]:.0f} s after start")
+                    todo.remove(vm)
+            time.sleep(2)
+        self.boot_times.update(done)
+        return done
+
+    def http(self, method: str, url: str, body: dict | None = None, timeout: float = 10):
+        """(status, parsed JSON or text) of a request made from the bridge (the sandbox's network)."""
+        return self.in_net(request, method, url, body, timeout)
+
+    def wait_api(self, timeout: float) -> float:
+        """Seconds from start() until GET / through the API VIP answers 200."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if self.http("GET", self.api_url + "/", timeout=3)[0] == 200:
+                    return time.time() - self.started_at
+            except OSError:
+                pass
+            time.sleep(0.5)
+        raise TimeoutError(f"GET {self.api_url}/ did not answer 200 within {timeout:.0f} s")
+
+    def in_net(self, fn, *args):
+        return self.sandbox.in_net(fn, *args)
+
+    # --- teardown ----------------------------------------------------------------------------
+    def close(self):
+        self.closing = True
+        for server in self.servers:
+            server.shutdown()
+            server.server_close()
+        if self.sandbox:
+            self.sandbox.close()  # ends every container, its netns, mounts and the bridge
+        for vm in self.vms.values():
+            if vm.proc and vm.proc.poll() is None:
+                vm.proc.kill()
+                vm.proc.wait(timeout=30)
+        for tree in CGROUP_TREES:
+            _remove_cgroup(CGROUP_ROOT / tree / self.session)
+        if not os.environ.get("CONGRESS_TF_VM_KEEP"):
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def request(method: str, url: str, body: dict | None = None, timeout: float = 10):
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=timeout)
+    try:
+        conn.request(method, parts.path or "/", body=json.dumps(body).encode() if body is not None else None,
+                     headers={"Content-Type": "application/json"})
+        resp = conn.getresponse()
+        raw = resp.read().decode(errors="replace")
+        try:
+            return resp.status, json.loads(raw)
+        except ValueError:
+            return resp.status, raw
+    finally:
+        conn.close()
+
+
+def _status(pid: int, key: str) -> str:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return line.split(":", 1)[1].strip()
+    return ""
+
+
+def _remove_cgroup(path: Path, timeout: float = 30):
+    """rmdir a cgroup tree bottom-up once its processes are gone."""
+    if not path.exists():
+        return
+    deadline = time.monotonic() + timeout
+    while True:
+        leftovers = []
+        for sub in sorted((p for p in path.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)) + [path]:
+            try:
+                sub.rmdir()
+            except OSError:
+                leftovers.append(sub)
+        if not leftovers or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)

@@ -1,0 +1,156 @@
+"""examples/no-octavia booted for real (harness.py): every VM's cloud-init under systemd, then
+the API through the keepalived VIP, and faults on the real units and VMs with requests counted.
+
+The tests run in file order on one session cluster; each fault test leaves the cluster whole
+again (every VM back, every policy engine serving) for the next one.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from checks import (api_answers, api_ok, cloud_init_problems, create_policy, not_running, vms_of, wait_for,
+                    wait_served_everywhere)
+from traffic import Traffic, report
+
+pytestmark = pytest.mark.vm
+
+PE_UNIT = "congress-policy-engine.service"
+
+
+def test_every_vm_finishes_cloud_init_without_errors(no_octavia):
+    assert sorted(no_octavia.boot_times) == sorted(no_octavia.vms), "cloud-init never finished on some VMs"
+    assert not cloud_init_problems(no_octavia)
+
+
+def test_every_vm_is_running_with_no_failed_unit(no_octavia):
+    assert not not_running(no_octavia)
+
+
+def test_api_answers_through_the_vip(no_octavia):
+    status, body = no_octavia.http("GET", no_octavia.api_url + "/")
+    assert status == 200, body
+    assert any(v.get("id") == "v1" for v in body["versions"])
+
+
+def test_policy_created_through_the_vip_is_served_by_every_policy_engine(no_octavia, created):
+    created.append(create_policy(no_octavia, "vm_first", "first(x) :- seen(x)"))
+    wait_served_everywhere(no_octavia, created)
+
+
+# --- faults ----------------------------------------------------------------------------------
+
+def test_sigkill_of_a_policy_engine_unit(no_octavia, created):
+    pe = vms_of(no_octavia, "policy_engine")[0]
+    before = main_pid(no_octavia, pe)
+    with Traffic(no_octavia) as traffic:
+        no_octavia.exec(pe, f"systemctl kill --signal=SIGKILL {PE_UNIT}", check=True)
+        wait_for(f"{pe.name}: systemd restarts {PE_UNIT}", 120,
+                 lambda: main_pid(no_octavia, pe) not in (0, before) and api_ok(no_octavia, pe))
+        time.sleep(3)
+    report(traffic.summary(f"SIGKILL of {PE_UNIT} on {pe.name}"))
+    assert traffic.ok > 0
+    assert traffic.failed == 0, traffic.failures  # HAProxy's checks take the dead engine out
+    created.append(create_policy(no_octavia, "vm_after_pe_kill", "afterkill(x) :- seen(x)"))
+    wait_served_everywhere(no_octavia, created)
+
+
+def test_poweroff_of_the_vip_holder(no_octavia, created):
+    holder = vip_holder(no_octavia)
+    with Traffic(no_octavia) as traffic:
+        no_octavia.poweroff(holder)
+        wait_for("the VIP on the other load balancer", 60,
+                 lambda: vip_holder(no_octavia) not in (None, holder))
+        wait_for("GET / through the VIP", 60, lambda: api_answers(no_octavia))
+        time.sleep(3)
+    report(traffic.summary(f"poweroff of {holder.name} (VIP holder)"))
+    assert traffic.ok > 0
+    assert traffic.outage_s < 15, traffic.failures
+    no_octavia.boot(holder)
+    wait_for(f"{holder.name} back with the VIP (it has the higher priority)", 300,
+             lambda: vip_holder(no_octavia) is holder)
+    assert api_answers(no_octavia)
+    wait_served_everywhere(no_octavia, created)
+
+
+def test_poweroff_of_the_vm_running_ds_node(no_octavia, created):
+    active = ds_node_host(no_octavia)
+    assert active is not None, "ds-node runs nowhere"
+    with Traffic(no_octavia) as traffic:
+        no_octavia.poweroff(active)
+        other = [vm for vm in vms_of(no_octavia, "datasource") if vm is not active][0]
+        wait_for(f"Pacemaker on {other.name} starts ds-node", 180, lambda: ds_node_host(no_octavia) is other)
+    report(traffic.summary(f"poweroff of {active.name} (running ds-node)"))
+    assert traffic.failed == 0, traffic.failures  # the API does not depend on the datasource node
+    no_octavia.boot(active)
+    wait_for(f"{active.name} back in the cluster", 300,
+             lambda: crm_online(no_octavia, other) >= {vm.name for vm in vms_of(no_octavia, "datasource")})
+    assert ds_node_host(no_octavia) is not None
+
+
+@pytest.mark.parametrize("role", ["backing_mariadb", "policy_engine"])
+def test_reboot_comes_back_by_itself_with_nothing_lost(no_octavia, created, role):
+    if role == "backing_mariadb":
+        vm = no_octavia.vms[db_vm_name(no_octavia)]
+    else:
+        vm = vms_of(no_octavia, "policy_engine")[-1]
+    init_before = no_octavia.init_pid(vm)  # the kernel's boot_id is the host's: a new PID 1 tells the reboot
+    with Traffic(no_octavia) as traffic:
+        no_octavia.exec(vm, "systemctl reboot")
+        wait_for(f"{vm.name} rebooted", 120, lambda: vm.boots >= 2 and no_octavia.init_pid(vm) is not None)
+        wait_for(f"{vm.name} running again", 300,
+                 lambda: no_octavia.exec(vm, "systemctl is-system-running").stdout.strip() == "running")
+        if role == "policy_engine":
+            wait_for(f"{vm.name}'s API", 300, lambda: api_ok(no_octavia, vm))
+        time.sleep(3)
+    report(traffic.summary(f"reboot of {vm.name}"))
+    assert traffic.ok > 0
+    assert no_octavia.init_pid(vm) != init_before
+    # A reboot is no new instance: cloud-init runs its final stage again, but not runcmd (once per instance).
+    log = no_octavia.exec(vm, "cat /var/log/cloud-init.log", check=True).stdout
+    assert log.count("running 'modules:final'") == 2
+    assert log.count("Running command ['/var/lib/cloud/instance/scripts/runcmd']") == 1, f"runcmd ran again on {vm.name}"
+    if role == "policy_engine":
+        assert traffic.failed == 0, traffic.failures
+    created.append(create_policy(no_octavia, f"vm_after_{role}_reboot", f"reboot{len(created)}(x) :- seen(x)"))
+    wait_served_everywhere(no_octavia, created)
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+def main_pid(cluster, vm) -> int:
+    out = cluster.exec(vm, f"systemctl show --property=MainPID --value {PE_UNIT}", check=True).stdout
+    return int(out.strip() or 0)
+
+
+def vip_holder(cluster):
+    for vm in vms_of(cluster, "haproxy"):
+        if cluster.init_pid(vm) and f" {cluster.api_vip}/" in cluster.exec(vm, "ip -4 -o addr show dev host0").stdout:
+            return vm
+    return None
+
+
+def ds_node_host(cluster):
+    for vm in vms_of(cluster, "datasource"):
+        if cluster.init_pid(vm) is None:
+            continue
+        out = cluster.exec(vm, "crm_resource --resource ds-node --locate 2>/dev/null").stdout
+        m = re.search(r"running on:\s*(\S+)", out)
+        if m:
+            return cluster.vms[m.group(1)]
+    return None
+
+
+def crm_online(cluster, vm) -> set[str]:
+    out = cluster.exec(vm, "crm_node --list").stdout
+    return {fields[1] for fields in (line.split() for line in out.splitlines()) if len(fields) >= 3 and fields[2] == "member"}
+
+
+def db_vm_name(cluster) -> str:
+    for vm in vms_of(cluster, "backing"):
+        if "mariadb-server" in cluster.exec(vm, "dpkg-query -W -f='${Package}\\n' mariadb-server 2>/dev/null").stdout:
+            return vm.name
+    raise LookupError("no backing VM runs MariaDB")
