@@ -19,7 +19,7 @@ from pathlib import Path
 
 import click
 
-from congress_tf import __version__
+import congress_tf
 from congress_tf import terraform as tf
 
 
@@ -28,7 +28,7 @@ from congress_tf import terraform as tf
               help="Terraform executable to run. Default: `terraform` on PATH, else the one "
                    "bundled with congress-tf.")
 @click.option("-v", "--verbose", is_flag=True, help="Log debug messages (e.g. each Terraform command line).")
-@click.version_option(__version__, prog_name="congress-tf")
+@click.version_option(package_name="congress-tf", prog_name="congress-tf")  # looked up only for --version
 @click.pass_context
 def main(ctx: click.Context, terraform_path: str | None, verbose: bool) -> None:
     """Deploy OpenStack Congress in its HA layout with Terraform."""
@@ -54,11 +54,39 @@ def _open_cloud(cloud_name):
     return OpenStackCloud(cloud_name)
 
 
+def clouds_search_path() -> list[str]:
+    """The directories openstacksdk looks for clouds.yaml in, in its order (openstack.config.loader)."""
+    import platformdirs
+
+    dirs = platformdirs.PlatformDirs("openstack", "OpenStack", multipath=True)
+    home = os.environ.get("SNAP_REAL_HOME") or os.path.expanduser("~")
+    return [os.getcwd(), dirs.user_config_dir, os.path.join(home, ".config", "openstack"), dirs.site_config_dir,
+            "/etc/openstack"]
+
+
+def _names_in_first_clouds_file() -> set[str]:
+    """The clouds named by the file openstacksdk would read ($OS_CLIENT_CONFIG_FILE, else the first
+    clouds.yaml/.yml/.json on its search path); empty when there is none or it does not parse."""
+    import yaml
+
+    candidates = [os.environ.get("OS_CLIENT_CONFIG_FILE")] + [
+        os.path.join(d, "clouds" + suffix) for d in clouds_search_path() for suffix in (".yaml", ".yml", ".json")]
+    path = next((c for c in candidates if c and os.path.exists(c)), None)
+    try:
+        with open(path or os.devnull) as f:
+            clouds = (yaml.safe_load(f) or {}).get("clouds")  # JSON is YAML too
+    except (OSError, AttributeError, yaml.YAMLError):
+        return set()
+    return set(clouds) if isinstance(clouds, dict) else set()
+
+
 def _check_cloud_entry(cloud_name: str | None) -> None:
     """A clouds.yaml entry that is not there is bad input (exit 2): say where it was looked for."""
     name, given_by = (cloud_name, "env.yaml's `cloud`") if cloud_name else (os.environ.get("OS_CLOUD"), "$OS_CLOUD")
     if not name:
         return  # OS_* variables, as openstacksdk reads them
+    if name in _names_in_first_clouds_file():
+        return  # the usual case, decided without importing openstacksdk (~0.2 s)
     from openstack.config import loader
 
     try:
@@ -93,7 +121,7 @@ def terraform_binary(ctx: click.Context) -> tf.TerraformBinary:
 @click.pass_context
 def version(ctx: click.Context) -> None:
     """Show the versions of congress-tf and of the Terraform it runs, and where that comes from."""
-    click.echo(f"congress-tf: {__version__}")
+    click.echo(f"congress-tf: {congress_tf.__version__}")
     binary = terraform_binary(ctx)
     try:
         tf_version = tf.version(binary)
