@@ -317,6 +317,50 @@ def public_outputs(runner) -> dict:
     return {name: out.get("value") for name, out in outputs.items() if not out.get("sensitive")}
 
 
+def rolling_plan(runner, plan_file: Path, as_json: bool):
+    """The waves of a saved plan; refused (exit 2, nothing applied) when waves cannot keep it up."""
+    from congress_tf.rollout import plan_rollout
+
+    with terraform_step("show"):
+        rollout = plan_rollout(runner.show_json(plan_file))
+    if rollout.refusals:
+        raise BadInput("not applied: this change cannot roll one VM at a time:\n"
+                       + "\n".join(f"  {r}" for r in rollout.refusals)
+                       + "\n(--all-at-once applies it as Terraform would, with downtime)")
+    for line in rollout.describe():
+        _echo(f"  {line}", as_json)
+    return rollout
+
+
+def roll(ctx: click.Context, env, runner, var_files, rollout, timeout_s: float, ssh_user: str, as_json: bool) -> None:
+    """Everything but the waves' VMs as usual, then the waves, one VM at a time."""
+    from congress_tf import rollout as ro
+    from congress_tf.progress import Progress
+
+    if rollout.rest:
+        _echo(f"applying {len(rollout.rest)} other change(s) first", as_json)
+        with terraform_step("apply"):
+            runner.apply(var_file=var_files, extra=[f"-target={a}" for a in rollout.rest], json_stream=True,
+                         stream_handler=Progress(_echo, quiet=as_json))
+    outputs = public_outputs(runner)
+    lbs = (outputs.get("nodes") or {}).get("haproxy") or {}
+    if lbs:
+        pool = ro.HaproxyPool([ro.ssh_admin_socket(ip, ssh_user) for _, ip in sorted(lbs.items())])
+    else:
+        pool = ro.OctaviaPool(open_cloud(ctx, env), f"{env.name_prefix}-api")
+    steps = ro.LoadBalancerSteps(ctx.obj["probe"](), env.api_port, pool)
+
+    def apply_wave(wave) -> None:
+        with terraform_step(f"apply ({wave.node})"):
+            runner.apply(var_file=var_files, extra=wave.terraform_args(), json_stream=True,
+                         stream_handler=Progress(_echo, quiet=as_json))
+
+    try:
+        ro.run_waves(rollout.waves, apply_wave, steps, timeout_s, lambda line: _echo(line, as_json))
+    except ro.RolloutStopped as exc:
+        raise Failure(f"rollout stopped: {exc}") from None
+
+
 def report_endpoint(outputs: dict, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(outputs, indent=2, sort_keys=True))
@@ -409,10 +453,20 @@ def plan(ctx: click.Context, file: Path, as_json: bool) -> None:
 @main.command()
 @FILE
 @click.option("-y", "--yes", is_flag=True, help="Do not ask before applying.")
+@click.option("--wave-timeout", default=1800.0, show_default=True, metavar="SECONDS",
+              help="Rolling changes: how long one replaced VM may take to be healthy before the rollout stops.")
+@click.option("--all-at-once", is_flag=True, help="Apply VM replacements in one go, as Terraform would (a maintenance window).")
+@click.option("--ssh-user", default="debian", show_default=True,
+              help="Rolling changes behind HAProxy: the user to drain policy engines as, over SSH on the HAProxy VMs.")
 @JSON
 @click.pass_context
-def apply(ctx: click.Context, file: Path, yes: bool, as_json: bool) -> None:
-    """Create or update the cluster; ends with the API VIP and URL."""
+def apply(ctx: click.Context, file: Path, yes: bool, wave_timeout: float, all_at_once: bool, ssh_user: str,
+          as_json: bool) -> None:
+    """Create or update the cluster; ends with the API VIP and URL.
+
+    When the plan replaces or removes Congress, load-balancer, datasource or backing VMs of a
+    deployed cluster, everything else is applied first, then those VMs one at a time (waves), each
+    drained and checked healthy before the next."""
     from congress_tf.progress import Progress
 
     env, name = load_inputs(ctx, file)
@@ -426,21 +480,26 @@ def apply(ctx: click.Context, file: Path, yes: bool, as_json: bool) -> None:
             _echo(f"state backed up to {saved}", as_json)
         started = time.monotonic()
         progress = Progress(_echo, quiet=as_json)
-        if yes:
+        deployed = saved is not None     # something to roll: a first apply only creates
+        if yes and not deployed:
             with terraform_step("apply"):
                 runner.apply(var_file=var_files, json_stream=True, stream_handler=progress)
         else:
             with terraform_step("plan"):
                 runner.plan(var_files, out=sd.plan_file, json_stream=True, stream_handler=progress)
+            rollout = rolling_plan(runner, sd.plan_file, as_json) if deployed and not all_at_once else None
             changes = progress.summary or {}
             if not any(changes.get(k) for k in ("add", "change", "remove", "import")):
                 _echo("No changes.", as_json)
             else:
-                if not click.confirm(f"Apply these changes to environment {name!r}?", err=True):
+                if not yes and not click.confirm(f"Apply these changes to environment {name!r}?", err=True):
                     raise BadInput("not applied: declined")
                 progress = Progress(_echo, quiet=as_json)
-                with terraform_step("apply"):
-                    runner.apply(sd.plan_file, json_stream=True, stream_handler=progress)
+                if rollout is not None and rollout.waves:
+                    roll(ctx, env, runner, var_files, rollout, wave_timeout, ssh_user, as_json)
+                else:
+                    with terraform_step("apply"):
+                        runner.apply(sd.plan_file, json_stream=True, stream_handler=progress)
         outputs = public_outputs(runner)
         _echo(f"done in {time.monotonic() - started:.0f}s", as_json)
     report_endpoint(outputs, as_json)

@@ -59,6 +59,7 @@ class Cloud(Protocol):
     def quotas(self) -> dict[str, Quota]: ...
     def has_load_balancer(self) -> bool: ...
     def load_balancer_status(self, name: str) -> LoadBalancerStatus | None: ...
+    def set_member_enabled(self, lb_name: str, address: str, enabled: bool) -> None: ...
     def server_statuses(self, names: list[str]) -> dict[str, str]: ...
 
 
@@ -271,6 +272,17 @@ class OpenStackCloud:
             for member in self._call(lambda: list(self.conn.load_balancer.members(pool.id))):
                 members[member.address] = member.operating_status
         return LoadBalancerStatus(lb.provisioning_status, lb.operating_status, members)
+
+    def set_member_enabled(self, lb_name: str, address: str, enabled: bool) -> None:
+        """admin_state_up of the pool member at `address`: False drains it (Octavia sends it no new
+        connections), True puts it back."""
+        lb = self._call(self.conn.load_balancer.find_load_balancer, lb_name, ignore_missing=False)
+        for pool in self._call(lambda: list(self.conn.load_balancer.pools(loadbalancer_id=lb.id))):
+            for member in self._call(lambda: list(self.conn.load_balancer.members(pool.id))):
+                if member.address == address:
+                    self._call(self.conn.load_balancer.update_member, member, pool.id, admin_state_up=enabled)
+                    return
+        raise CloudError(f"load balancer {lb_name!r} has no member at {address}")
 
     def server_statuses(self, names: list[str]) -> dict[str, str]:
         wanted = set(names)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import subprocess
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -243,6 +244,23 @@ def haproxy_stats(send: Callable[[str], str]) -> dict[str, dict[str, str]]:
     """The policy-engine slots as one HAProxy sees them (`show stat`), by server name."""
     rows = csv.DictReader(io.StringIO(send("show stat").lstrip("# ")))
     return {r["svname"]: r for r in rows if r.get("pxname") == BACKEND and r["svname"] not in ("FRONTEND", "BACKEND")}
+
+
+def ssh_admin_socket(host: str, user: str, socket_path: str = "/run/haproxy/admin.sock",
+                     timeout_s: float = 30.0) -> Callable[[str], str]:
+    """send(command) to one HAProxy VM's admin socket over SSH (the operator's key; socat on the VM).
+    Host keys are not pinned: a replaced VM comes back with a new key on the same address, and
+    nothing secret crosses this channel (drain, ready, show stat)."""
+    def send(command: str) -> str:
+        result = subprocess.run(
+            ["ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "-o", "StrictHostKeyChecking=no",
+             "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", f"{user}@{host}",
+             "sudo", "socat", "stdio", socket_path],
+            input=command + "\n", capture_output=True, text=True, timeout=timeout_s)
+        if result.returncode != 0:
+            raise RolloutStopped(f"ssh {user}@{host} (HAProxy admin socket) failed: {result.stderr.strip()}")
+        return result.stdout
+    return send
 
 
 class HaproxyPool:

@@ -152,11 +152,13 @@ class Terraform:
         return self._run(["state", "pull"]).stdout
 
     def apply(self, plan_file: str | os.PathLike | None = None, *, var_file: VarFiles | None = None,
-              json_stream: bool = False, stream_handler: StreamHandler | None = None) -> Result:
-        """Apply a saved plan, or plan-and-apply from a var file (exactly one of them)."""
-        if (plan_file is None) == (var_file is None):
-            raise ValueError("apply takes exactly one of plan_file and var_file")
-        args = self._mode(["apply", "-input=false", "-auto-approve"]
+              extra: list[str] | None = None, json_stream: bool = False,
+              stream_handler: StreamHandler | None = None) -> Result:
+        """Apply a saved plan, or plan-and-apply from a var file (exactly one of them); `extra`:
+        planning options for the latter (-target=..., -replace=...)."""
+        if (plan_file is None) == (var_file is None) or (extra and plan_file is not None):
+            raise ValueError("apply takes exactly one of plan_file and var_file (extra only with var_file)")
+        args = self._mode(["apply", "-input=false", "-auto-approve", *(extra or [])]
                           + (_var_files(var_file) if var_file is not None else []), json_stream)
         # Options precede the positional saved plan.
         return self._run(args + ([str(plan_file)] if plan_file is not None else []), stream_handler)

@@ -64,5 +64,42 @@ def test_haproxy_slots_cover_every_policy_engine_address_the_count_allows(day2):
     for i in range(64):
         assert f"server congress-pe-{i} 198.18.40.{100 + i}:1789 check" in text
     assert "congress-pe-64 " not in text
-    assert moving(after) == {a: ["create"] for i in range(3, 64)
-                             for a in (PE_INSTANCE.format(f"congress-pe-{i}"), PE_PORT.format(f"congress-pe-{i}"))}
+    created = {a: ["create"] for i in range(3, 64)
+               for a in (PE_INSTANCE.format(f"congress-pe-{i}"), PE_PORT.format(f"congress-pe-{i}"))}
+    assert created.items() <= moving(after).items()
+    # The load balancers and the engines already there stay as they are.
+    assert not [a for a, act in moving(after).items() if "delete" in act and ("-lb-" in a or "-pe-" in a)]
+
+
+# Which VMs a change replaces (its rendered cloud-init changes): README's "Changes that replace VMs".
+REPLACED_BY = [
+    ({"datasource_sync_period": 45}, {"policy_engine", "datasource"}),
+    ({"datasource_monitor": {"interval_s": 15, "timeout_s": 30}}, {"datasource"}),
+    ({"health_check": {"interval_s": 3, "timeout_s": 2, "fall": 3, "rise": 2}}, {"haproxy"}),
+    ({"secrets": {"vrrp_password": "another-vrrp-password-0004"}}, {"haproxy"}),
+    ({"secrets": {"cluster_auth_key": "another-corosync-key-0004"}}, {"datasource"}),
+    ({"secrets": {"db_password": "another-db-password-0004"}}, {"policy_engine", "datasource", "backing"}),
+    ({"api_port": 1790}, {"policy_engine", "datasource", "haproxy", "backing"}),
+]
+
+
+def _role(name: str) -> str:
+    return {"pe": "policy_engine", "ds": "datasource", "lb": "haproxy"}.get(name.split("-")[-2], "backing") \
+        if name.split("-")[-1].isdigit() else "backing"
+
+
+@pytest.fixture(scope="module")
+def no_octavia_base(plan):
+    from paths import example_tfvars
+
+    return lambda **overrides: plan(var_file=example_tfvars("no-octavia"), **overrides)
+
+
+@pytest.mark.parametrize("change,roles", REPLACED_BY, ids=[next(iter(c)) + (":" + next(iter(c["secrets"])) if "secrets" in c else "")
+                                                         for c, _ in REPLACED_BY])
+def test_which_roles_a_change_replaces(no_octavia_base, change, roles):
+    base = no_octavia_base()
+    if "secrets" in change:
+        change = {"secrets": {**base.raw["variables"]["secrets"]["value"], **change["secrets"]}}
+    before, after = base.outputs["cloud_init"], no_octavia_base(**change).outputs["cloud_init"]
+    assert {_role(n) for n in after if after[n] != before[n]} == roles

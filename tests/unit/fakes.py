@@ -35,6 +35,7 @@ class FakeCloud:
     lb_status: LoadBalancerStatus | None = None
     servers: dict[str, str] = field(default_factory=dict)
     opened_as: list[str | None] = field(default_factory=list)
+    member_changes: list[tuple[str, str, bool]] = field(default_factory=list)
 
     def images(self): return list(self.images_)
     def flavors(self): return list(self.flavors_)
@@ -43,6 +44,7 @@ class FakeCloud:
     def quotas(self): return dict(self.quotas_)
     def has_load_balancer(self): return self.load_balancer
     def load_balancer_status(self, name): return self.lb_status
+    def set_member_enabled(self, lb_name, address, enabled): self.member_changes.append((lb_name, address, enabled))
     def server_statuses(self, names): return {n: self.servers.get(n, "MISSING") for n in names}
 
     def factory(self, cloud_name):
@@ -118,6 +120,8 @@ elif cmd in ("apply", "destroy"):
        else f"Destroy complete! Resources: {{n}} destroyed.",
        changes={{"add": n if cmd == "apply" else 0, "change": 0, "remove": 0 if cmd == "apply" else n,
                  "operation": cmd}})
+elif cmd == "show":  # a saved plan as `show -json`: the file FAKE_TF_SHOW names
+    print(open(os.environ["FAKE_TF_SHOW"]).read() if "FAKE_TF_SHOW" in os.environ else "{{}}")
 elif cmd == "output":
     print(json.dumps({outputs!r}))
 elif cmd == "state":

@@ -3,10 +3,15 @@ state of a deployed example) and the wave runner's stop-on-timeout."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
+from congress_tf.cloud import LoadBalancerStatus
 from congress_tf.rollout import RolloutStopped, Wave, plan_rollout, run_waves
 from deployed import day2  # noqa: F401 (a fixture)
+from test_commands import fake_tf  # noqa: F401 (a fixture)
 
 SYNC = {"policy_engine_count": 3}
 
@@ -110,3 +115,61 @@ def test_a_wave_that_never_gets_healthy_stops_the_rollout_and_leaves_the_rest():
     assert "wave 2/3 (replace b): b healthy not within 0s" in str(stopped.value)
     assert str(stopped.value).endswith("waves left untouched: c")
     assert "restore b" not in steps.log      # a VM that is not healthy is not put back
+
+
+# ---- congress-tf apply of a deployed cluster ---------------------------------------------------
+
+@pytest.fixture
+def deployed_env(tmp_path, fake_tf, monkeypatch):
+    """A deployed `minimal` environment (state on disk) whose saved plan is `plan` (FAKE_TF_SHOW)."""
+    from congress_tf.state import StateDir
+    from test_commands import example
+
+    def make(plan: dict) -> Path:
+        show = tmp_path / "plan.json"
+        show.write_text(json.dumps(plan))
+        monkeypatch.setenv("FAKE_TF_SHOW", str(show))
+        env_file = example(tmp_path, "minimal")
+        sd = StateDir(env_file, "minimal")
+        sd.create()
+        sd.state_file.write_text('{"version": 4, "serial": 7}')
+        return env_file
+    return make
+
+
+def test_apply_rolls_each_replaced_vm_in_its_own_terraform_apply_draining_engines_in_octavia(day2, deployed_env, fake_tf):
+    from fakes import FakeCloud, FakeProbe, calls
+    from test_commands import invoke
+
+    after, _ = day2("minimal", {"policy_engine_count": 2}, {"policy_engine_count": 2, "datasource_sync_period": 45})
+    env_file = deployed_env(after)
+    terraform, log = fake_tf
+    cloud = FakeCloud(lb_status=LoadBalancerStatus("ACTIVE", "ONLINE", {"198.18.20.100": "ONLINE", "198.18.20.101": "ONLINE"}))
+    result = invoke(["--terraform", terraform, "apply", "--yes", env_file],
+                    obj={"cloud_factory": cloud.factory, "probe": FakeProbe})
+    assert result.exit_code == 0, result.output
+    applies = [argv for argv in calls(log) if "apply" in argv]
+    replaced = [[a for a in argv if a.startswith("-replace=")] for argv in applies]
+    assert replaced == [[f'-replace=module.datasource.openstack_compute_instance_v2.node["congress-ds-{i}"]'] for i in (1, 0)] + \
+        [[f'-replace=module.policy_engine.openstack_compute_instance_v2.node["congress-pe-{i}"]'] for i in (0, 1)]
+    assert all(any(a.startswith("-target=") for a in argv) for argv in applies)
+    # Each engine out of the Octavia pool before its apply, back after it answered.
+    lb = "congress-api"
+    assert cloud.member_changes == [(lb, "198.18.20.100", False), (lb, "198.18.20.100", True),
+                                    (lb, "198.18.20.101", False), (lb, "198.18.20.101", True)]
+    for i, node in enumerate(["congress-ds-1", "congress-ds-0", "congress-pe-0", "congress-pe-1"], 1):
+        assert f"wave {i}/4: replace {node}" in result.output
+
+
+def test_apply_refuses_to_rebuild_the_lone_database_and_applies_nothing(day2, deployed_env, fake_tf):
+    from fakes import FakeCloud, FakeProbe, calls
+    from test_commands import invoke
+
+    after, _ = day2("minimal", {"policy_engine_count": 2},
+                    {"policy_engine_count": 2, "image_id": "00000000-0000-4000-8000-00000000d12b"})
+    terraform, log = fake_tf
+    result = invoke(["--terraform", terraform, "apply", "--yes", deployed_env(after)],
+                    obj={"cloud_factory": FakeCloud().factory, "probe": FakeProbe})
+    assert result.exit_code == 2, result.output
+    assert "cannot roll one VM at a time" in result.output and "congress-db is the only database VM" in result.output
+    assert "apply" not in [a for argv in calls(log) for a in argv]
