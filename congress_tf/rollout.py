@@ -95,10 +95,13 @@ def _files(user_data: str | None) -> dict[str, str]:
 def _role(change: dict, user_data: str | None) -> str:
     values = change["change"].get("before") or change["change"].get("after") or {}
     role = (values.get("metadata") or {}).get("congress_role", "")
-    if role == "backing":
-        packages = (yaml.safe_load(user_data or "") or {}).get("packages") or []
-        return "database" if any(str(p).startswith(("mariadb", "galera")) for p in packages) else "rabbitmq"
-    return role
+    return _backing_service(user_data) if role == "backing" else role
+
+
+def _backing_service(user_data: str | None) -> str:
+    """A backing VM's wave role: database when it installs MariaDB, else rabbitmq."""
+    packages = (yaml.safe_load(user_data or "") or {}).get("packages") or []
+    return "database" if any(str(p).startswith(("mariadb", "galera")) for p in packages) else "rabbitmq"
 
 
 def _cloud_init(plan: dict) -> tuple[dict[str, str], dict[str, str]]:
@@ -179,10 +182,7 @@ def _role_of_rendered(user_data: str) -> str:
     env = _files(user_data).get("/etc/congress-tf/node.env", "")
     match = re.search(r"^NODE_ROLE='?([a-z_]+)", env, re.M)
     role = match[1] if match else ""
-    if role == "backing":
-        packages = (yaml.safe_load(user_data) or {}).get("packages") or []
-        return "database" if any(str(p).startswith(("mariadb", "galera")) for p in packages) else "rabbitmq"
-    return role
+    return _backing_service(user_data) if role == "backing" else role
 
 
 def _secret(user_data: str | None, path: str, pattern: str | None) -> Any:
