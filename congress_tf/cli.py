@@ -359,6 +359,9 @@ def roll(ctx: click.Context, env, runner, var_files, rollout, timeout_s: float, 
         ro.run_waves(rollout.waves, apply_wave, steps, timeout_s, lambda line: _echo(line, as_json))
     except ro.RolloutStopped as exc:
         raise Failure(f"rollout stopped: {exc}") from None
+    with terraform_step("apply -refresh-only"):      # outputs as after a whole apply (targeted ones skip them)
+        runner.apply(var_file=var_files, extra=["-refresh-only"], json_stream=True,
+                     stream_handler=Progress(_echo, quiet=as_json))
 
 
 def report_endpoint(outputs: dict, as_json: bool) -> None:

@@ -149,6 +149,7 @@ def test_apply_rolls_each_replaced_vm_in_its_own_terraform_apply_draining_engine
                     obj={"cloud_factory": cloud.factory, "probe": FakeProbe})
     assert result.exit_code == 0, result.output
     applies = [argv for argv in calls(log) if "apply" in argv]
+    assert "-refresh-only" in applies.pop()          # outputs settled once every wave is in
     replaced = [[a for a in argv if a.startswith("-replace=")] for argv in applies]
     assert replaced == [[f'-replace=module.datasource.openstack_compute_instance_v2.node["congress-ds-{i}"]'] for i in (1, 0)] + \
         [[f'-replace=module.policy_engine.openstack_compute_instance_v2.node["congress-pe-{i}"]'] for i in (0, 1)]
