@@ -78,7 +78,7 @@ DEFAULTS = {
     "openstack_lb_pool_v2": {"admin_state_up": True},
 }
 
-# Nested attributes left unset in a new resource's configuration that the real provider plans
-# as unknown, not null, although the schema does not mark them computed (seen in plans of the
-# real 3.4.0; Neutron fills in the port's own MAC address).
-UNKNOWN_WHEN_UNSET = {"openstack_networking_port_v2": {"allowed_address_pairs.mac_address"}}
+# Attributes inside set-nested blocks that a new resource's configuration leaves unset and the
+# real provider plans as a value, not null, though the schema gives them no default: SDKv2's diff
+# of a new set element carries every attribute of the element, so an unset string is planned "".
+SET_ELEMENT_ZERO_VALUES = {"openstack_networking_port_v2": {"allowed_address_pairs.mac_address": ""}}

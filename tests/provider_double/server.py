@@ -27,7 +27,7 @@ from tf.gen import tfplugin_pb2 as pb
 from tf.gen import tfplugin_pb2_grpc as pb_grpc
 
 from provider_double.provider_config import configure_error
-from provider_double.rules import DEFAULTS, ENUMS, FORCE_NEW, HASHED, NUMERIC_OK, UNKNOWN_WHEN_UNSET
+from provider_double.rules import DEFAULTS, ENUMS, FORCE_NEW, HASHED, NUMERIC_OK, SET_ELEMENT_ZERO_VALUES
 
 SCHEMA = json.loads(Path(__file__).with_name("schema.json").read_text())
 RESOURCES = SCHEMA["resource_schemas"]
@@ -243,8 +243,8 @@ class Provider(pb_grpc.ProviderServicer):
             for dotted, value in DEFAULTS.get(type_name, {}).items():
                 adjusted |= fill_unset(obj, dotted, value)
             if creating:
-                for dotted in UNKNOWN_WHEN_UNSET.get(type_name, ()):
-                    adjusted |= fill_unset(obj, dotted, UNKNOWN)
+                for dotted, value in SET_ELEMENT_ZERO_VALUES.get(type_name, {}).items():
+                    adjusted |= fill_unset(obj, dotted, value)
             for t, name in HASHED:
                 if t == type_name and known(obj.get(name)) and obj[name] is not None:
                     obj[name] = sha1_hex(obj[name])
@@ -260,7 +260,7 @@ class Provider(pb_grpc.ProviderServicer):
             if replace:  # a replacement is a create: computed values are not known yet
                 planned = finish(unknown_computed(block, config), creating=True)
         # Like SDKv2, ask Terraform for the legacy type system's leniency when defaults, hashing or
-        # unknowns make the plan differ from config; otherwise Terraform checks the plan strictly.
+        # zero values make the plan differ from config; otherwise Terraform checks the plan strictly.
         return pb.PlanResourceChange.Response(
             planned_state=pack(planned), planned_private=request.prior_private,
             requires_replace=[pb.AttributePath(steps=[pb.AttributePath.Step(attribute_name=n)])
