@@ -74,11 +74,11 @@ DRILL_OVERRIDES = {
 # Client addresses of the drill's API clients (loopback, outside the nodes' .10-.199).
 CLIENTS = ["127.10.0.201", "127.10.0.202", "127.10.0.203"]
 
-# Congress 11.0.0 binds the period of its policy/rule synchroniser when the module is imported,
-# before congress.conf is read (@periodics.periodic(spacing=cfg.CONF.datasource_sync_period) in
-# congress/synchronizer/policy_rule_synchronizer.py), so the option's default, 60 s, is what a
-# policy engine really uses, whatever the file says.
-CONGRESS_EFFECTIVE_SYNC_S = 60
+# Congress 11.0.0 alone binds the period of its synchronisers when their modules are imported,
+# before congress.conf is read (@periodics.periodic(spacing=cfg.CONF.datasource_sync_period)),
+# so it would always use the option's default, 60 s; the runtime's shim
+# (cloudinit/congress_py311_compat.py) makes the rendered datasource_sync_period the one that runs.
+CONGRESS_DEFAULT_SYNC_S = 60
 
 
 # --- what the plan renders -------------------------------------------------------------------
@@ -590,21 +590,23 @@ class Drill:
         run([self.venv / "bin/congress-db-manage", "--config-file", conf, "upgrade", "head"])
 
     # -- policy engines ----------------------------------------------------------------------
+    def start_policy_engine(self, node: Node) -> Service:
+        """One policy engine from its rendered congress.conf and unit (a VM booting)."""
+        conf = self.localise_congress_conf(node)
+        _, unit = node.unit_with("congress-server")
+        argv = self.localise_argv(node, unit["ExecStart"][-1], conf)
+        restart = unit.get("Restart", ["no"])[-1]
+        restart_s = systemd_seconds(unit.get("RestartSec", ["0.1"])[-1])
+        home = self.host_dir(node)
+        service = Service(lambda argv=argv, home=home, name=node.name: Proc(
+            name, argv, home / "congress-server.out", cwd=home), restart, restart_s)
+        service.start()
+        self.services[node.name] = service
+        return service
+
     def start_policy_engines(self):
         for node in self.rendered.role("policy_engine"):
-            conf = self.localise_congress_conf(node)
-            _, unit = node.unit_with("congress-server")
-            env = dict(node.env)
-            for line in unit.get("Environment", []):
-                env.update(parse_env(line.replace(" ", "\n")))
-            argv = self.localise_argv(node, unit["ExecStart"][-1], conf)
-            restart = unit.get("Restart", ["no"])[-1]
-            restart_s = systemd_seconds(unit.get("RestartSec", ["0.1"])[-1])
-            home = self.host_dir(node)
-            service = Service(lambda argv=argv, home=home, name=node.name: Proc(
-                name, argv, home / "congress-server.out", cwd=home), restart, restart_s)
-            service.start()
-            self.services[node.name] = service
+            self.start_policy_engine(node)
             if len(self.services) == 1:
                 # Deviation: the first policy engine seeds the default policies (action,
                 # classification) before the others start.  Started together on an empty
@@ -770,8 +772,8 @@ class Drill:
         return float(interval) + (float(start.group(1)) if start else 20.0)
 
     def sync_budget_s(self) -> float:
-        rendered = int(ini_value(self.rendered.congress_conf, "datasource_sync_period") or 60)
-        return max(rendered, CONGRESS_EFFECTIVE_SYNC_S)
+        """A new policy (and with it its rules) reaches every policy engine within one sync period."""
+        return int(ini_value(self.rendered.congress_conf, "datasource_sync_period") or CONGRESS_DEFAULT_SYNC_S)
 
     def create_policy(self, name: str, rule: str, client: str = CLIENTS[0]) -> dict:
         status, body = http("POST", self.vip_url() + "/v1/policies", {"name": name}, source=client)
