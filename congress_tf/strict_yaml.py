@@ -3,8 +3,8 @@
 What a file typed in a hurry, saved by a Windows editor or pasted from a wiki can hold, and what
 becomes of it here:
 
-- text: UTF-8 (a byte-order mark is dropped) or UTF-16 with its byte-order mark (Notepad's
-  "Unicode"); anything else (Latin-1, cp1252, UTF-16 without a mark) is refused, naming the line.
+- text: UTF-8 (a byte-order mark is dropped), as Terraform wants its .tfvars; anything else
+  (UTF-16 as Notepad's "Unicode" saves it, Latin-1, cp1252) is refused, saying which it looks like.
 - a key given twice is refused (YAML would silently keep the last one);
 - aliases (`*name`) and merge keys (`<<`) are refused: nothing is ever expanded, so a small file
   cannot turn into a huge value (an "alias bomb");
@@ -48,23 +48,20 @@ class Ambiguous:
 
 
 def read_text(path: Path) -> str:
-    """The file's text; OSError when it cannot be read, YamlProblem when it is not UTF-8/UTF-16 text."""
+    """The file's text; OSError when it cannot be read, YamlProblem when it is not UTF-8 text."""
     data = path.read_bytes()
     if len(data) > MAX_BYTES:
         raise YamlProblem(f"is {len(data) // 1024} KiB; an env.yaml holds at most {MAX_BYTES // 1024} KiB")
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        try:
-            return data.decode("utf-16")
-        except UnicodeDecodeError:
-            raise YamlProblem("starts with a UTF-16 byte-order mark but is not UTF-16 text; "
-                              "save the file as UTF-8") from None
+        raise YamlProblem("is saved as UTF-16 (Windows editors call it \"Unicode\"); env.yaml must be UTF-8: "
+                          "save it again choosing UTF-8")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         offset = exc.start + (3 if data.startswith(codecs.BOM_UTF8) else 0)
         line = data[:offset].count(b"\n") + 1
         raise YamlProblem(f"is not UTF-8 text: byte 0x{data[offset]:02x} at line {line} (saved as Latin-1 or "
-                          "Windows-1252?); save the file as UTF-8 (UTF-16 with a byte-order mark is read too)") from None
+                          "Windows-1252?); save the file as UTF-8") from None
     if "\x00" in text:
         line = text[:text.index("\x00")].count("\n") + 1
         raise YamlProblem(f"holds NUL bytes (line {line}): UTF-16 without a byte-order mark? save the file as UTF-8")

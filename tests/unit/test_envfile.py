@@ -135,17 +135,23 @@ GOOD_ENV = ("name: lab\nimage: debian-12\nflavors: {default: m1.medium}\nnetwork
             "auth_strategy: noauth\nlb_provider: haproxy\nkey_pair: ops key\napi_port: 8779\n")
 
 
-@pytest.mark.parametrize("encoding, newline", [("utf-8-sig", "\r\n"), ("utf-16", "\r\n"), ("utf-16-be", "\n"),
-                                               ("utf-8", "\r")])
-def test_windows_editors_files_read_as_the_same_env(tmp_path, encoding, newline):
-    """Notepad's UTF-8 with a byte-order mark and its "Unicode" (UTF-16 with a mark), CRLF or old-Mac CR."""
+@pytest.mark.parametrize("encoding, newline", [("utf-8-sig", "\r\n"), ("utf-8", "\r")])
+def test_windows_editors_utf8_files_read_as_the_same_env(tmp_path, encoding, newline):
+    """Notepad's UTF-8 with a byte-order mark, CRLF or old-Mac CR."""
     path = tmp_path / "env.yaml"
-    data = GOOD_ENV.replace("\n", newline).encode(encoding)
-    if encoding == "utf-16-be":
-        data = b"\xfe\xff" + data
-    path.write_bytes(data)
+    path.write_bytes(GOOD_ENV.replace("\n", newline).encode(encoding))
     env, name = envfile.load(path)
     assert (name, env.key_pair, env.api_port, env.network.cidr) == ("lab", "ops key", 8779, "198.18.0.0/24")
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be-with-mark"])
+def test_a_valid_env_saved_as_utf16_is_refused_with_how_to_fix_it(tmp_path, encoding):
+    """Notepad's "Unicode": the content is fine, the encoding is not what Terraform and we read."""
+    path = tmp_path / "env.yaml"
+    text = GOOD_ENV.replace("\n", "\r\n")
+    path.write_bytes(text.encode("utf-16") if encoding == "utf-16" else b"\xfe\xff" + text.encode("utf-16-be"))
+    with pytest.raises(envfile.EnvFileError, match="UTF-16.*save it again choosing UTF-8"):
+        envfile.load(path)
 
 
 def test_a_file_far_bigger_than_any_env_yaml_is_refused_unread(tmp_path):
