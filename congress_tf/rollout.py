@@ -113,9 +113,15 @@ def _cloud_init(plan: dict) -> tuple[dict[str, str], dict[str, str]]:
 
 
 def _node_ips(plan: dict) -> dict[str, str]:
-    nodes = ((plan.get("planned_values") or {}).get("outputs") or {}).get("nodes", {}).get("value") or {}
-    prior = ((((plan.get("prior_state") or {}).get("values") or {}).get("outputs") or {}).get("nodes") or {}).get("value") or {}
-    return {name: ip for source in (prior, nodes) for role in (source or {}).values() for name, ip in role.items()}
+    """Each VM's fixed address, from its port (planned, or in state for a port that goes)."""
+    ips = {}
+    for c in plan.get("resource_changes", []):
+        if c["type"] == "openstack_networking_port_v2" and c.get("index") is not None:
+            values = c["change"].get("after") or c["change"].get("before") or {}
+            fixed = [f.get("ip_address") for f in values.get("fixed_ip") or [] if f.get("ip_address")]
+            if fixed:
+                ips[str(c["index"])] = fixed[0]
+    return ips
 
 
 def plan_rollout(plan: dict, active: Mapping[str, str] | None = None) -> Rollout:
@@ -335,6 +341,8 @@ class LoadBalancerSteps:
         self._pool("drain", wave)
 
     def restore(self, wave: Wave) -> None:
+        if wave.action == "remove" and isinstance(self.pool, OctaviaPool):
+            return       # Terraform deleted the member with the VM; an HAProxy slot goes back to its checks
         self._pool("restore", wave)
 
     def healthy(self, wave: Wave) -> tuple[bool, str]:

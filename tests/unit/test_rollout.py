@@ -162,6 +162,22 @@ def test_apply_rolls_each_replaced_vm_in_its_own_terraform_apply_draining_engine
         assert f"wave {i}/4: replace {node}" in result.output
 
 
+def test_apply_drains_each_removed_engine_from_octavia_then_removes_it(day2, deployed_env, fake_tf):
+    from fakes import FakeCloud, FakeProbe, calls
+    from test_commands import invoke
+
+    after, _ = day2("minimal", {"policy_engine_count": 4}, {"policy_engine_count": 2})
+    terraform, log = fake_tf
+    cloud = FakeCloud()
+    result = invoke(["--terraform", terraform, "apply", "--yes", deployed_env(after)],
+                    obj={"cloud_factory": cloud.factory, "probe": FakeProbe})
+    assert result.exit_code == 0, result.output
+    assert cloud.member_changes == [("congress-api", "198.18.20.102", False), ("congress-api", "198.18.20.103", False)]
+    targets = [sorted(a for a in argv if a.startswith("-target=")) for argv in calls(log) if "apply" in argv][:-1]
+    assert [len(t) for t in targets] == [3, 3]        # instance, port and member of one engine each
+    assert all("congress-pe-2" in a for a in targets[0]) and all("congress-pe-3" in a for a in targets[1])
+
+
 def test_apply_refuses_to_rebuild_the_lone_database_and_applies_nothing(day2, deployed_env, fake_tf):
     from fakes import FakeCloud, FakeProbe, calls
     from test_commands import invoke
