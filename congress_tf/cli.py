@@ -196,6 +196,8 @@ def resolve(ctx: click.Context, env, file: Path, full: bool = False):
         raise Failure(f"cloud look-ups failed: {exc}") from exc
     if problems:
         raise BadInput(f"{file}: preflight found {len(problems)} problem(s):\n" + "\n".join(f"  {p}" for p in problems))
+    for warning in resolved.warnings:
+        click.echo(f"warning: {warning}", err=True)
     return resolved
 
 
@@ -469,7 +471,9 @@ def apply(ctx: click.Context, file: Path, yes: bool, wave_timeout: float, all_at
 
     When the plan replaces or removes Congress, load-balancer, datasource or backing VMs of a
     deployed cluster, everything else is applied first, then those VMs one at a time (waves), each
-    drained and checked healthy before the next."""
+    drained and checked healthy before the next. VMs Nova could not schedule are applied again
+    (congress_tf.reschedule)."""
+    from congress_tf import reschedule
     from congress_tf.progress import Progress
 
     env, name = load_inputs(ctx, file)
@@ -486,7 +490,7 @@ def apply(ctx: click.Context, file: Path, yes: bool, wave_timeout: float, all_at
         deployed = saved is not None     # something to roll: a first apply only creates
         if yes and not deployed:
             with terraform_step("apply"):
-                runner.apply(var_file=var_files, json_stream=True, stream_handler=progress)
+                reschedule.apply(runner, progress, var_files, lambda: open_cloud(ctx, env))
         else:
             with terraform_step("plan"):
                 runner.plan(var_files, out=sd.plan_file, json_stream=True, stream_handler=progress)
@@ -502,7 +506,7 @@ def apply(ctx: click.Context, file: Path, yes: bool, wave_timeout: float, all_at
                     roll(ctx, env, runner, var_files, rollout, wave_timeout, ssh_user, as_json)
                 else:
                     with terraform_step("apply"):
-                        runner.apply(sd.plan_file, json_stream=True, stream_handler=progress)
+                        reschedule.apply(runner, progress, var_files, lambda: open_cloud(ctx, env), sd.plan_file)
         outputs = public_outputs(runner)
         _echo(f"done in {time.monotonic() - started:.0f}s", as_json)
     report_endpoint(outputs, as_json)
@@ -535,8 +539,10 @@ def output(ctx: click.Context, file: Path, as_json: bool) -> None:
 @FILE
 @JSON
 @click.option("--timeout", default=5.0, show_default=True, help="Seconds per HTTP or TCP check.")
+@click.option("--cloud-only", is_flag=True, help="Only the cloud's view (VMs, load balancer): no HTTP or TCP "
+              "check of the nodes, e.g. from a machine that cannot reach the cluster network.")
 @click.pass_context
-def status(ctx: click.Context, file: Path, as_json: bool, timeout: float) -> None:
+def status(ctx: click.Context, file: Path, as_json: bool, timeout: float, cloud_only: bool) -> None:
     """Check the API through the VIP and on every node, the load balancer and the VMs."""
     from congress_tf import status as st
 
@@ -552,7 +558,7 @@ def status(ctx: click.Context, file: Path, as_json: bool, timeout: float) -> Non
         cloud = open_cloud(ctx, env)
     except click.ClickException as exc:
         cloud_error = exc.message
-    checks = st.run_checks(env, outputs, cloud, ctx.obj["probe"](), timeout, cloud_error)
+    checks = st.run_checks(env, outputs, cloud, None if cloud_only else ctx.obj["probe"](), timeout, cloud_error)
     if as_json:
         click.echo(json.dumps([c.__dict__ for c in checks], indent=2))
     else:

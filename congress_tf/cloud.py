@@ -6,8 +6,8 @@ quotas, ask whether the catalog has a load balancer, and read the status of a de
 tests drive the same logic with an in-memory stand-in.
 
 On top of it, plain functions: `resolve` (names -> IDs, each missing name reported with close
-matches), `demand` (what a plan creates), `preflight` (resolve + quotas + Octavia, every
-problem at once).
+matches), `demand` (what a plan creates), `preflight` (resolve + quotas + Octavia + key pair + hard
+anti-affinity against the compute hosts, every problem at once).
 """
 
 from __future__ import annotations
@@ -47,6 +47,12 @@ class LoadBalancerStatus:
     members: dict[str, str] = field(default_factory=dict)  # member address -> operating status
 
 
+@dataclass(frozen=True)
+class ServerState:
+    status: str  # Nova's: ACTIVE, BUILD, ERROR, ...; MISSING when no server has the name
+    fault: str = ""  # Nova's fault message, for a server in ERROR
+
+
 class CloudError(Exception):
     """The cloud could not be reached or answered an error."""
 
@@ -61,6 +67,9 @@ class Cloud(Protocol):
     def load_balancer_status(self, name: str) -> LoadBalancerStatus | None: ...
     def set_member_enabled(self, lb_name: str, address: str, enabled: bool) -> None: ...
     def server_statuses(self, names: list[str]) -> dict[str, str]: ...
+    def server_states(self, names: list[str]) -> dict[str, ServerState]: ...
+    def key_pairs(self) -> list[str]: ...
+    def compute_host_count(self) -> int | None: ...  # None: not visible to this user
 
 
 # --- names to IDs --------------------------------------------------------------------------------
@@ -71,6 +80,7 @@ class Resolved:
     lb_provider: str  # octavia | haproxy
     flavors: dict[str, Flavor | None]  # role -> flavor, when looked up
     problems: list[str]
+    warnings: list[str] = field(default_factory=list)
 
 
 _FIELD = {"image": "image", "existing_network": "network.existing_network",
@@ -190,8 +200,54 @@ def quota_problems(need: dict[str, int], quotas: dict[str, Quota]) -> list[str]:
     return problems
 
 
+def server_group_sizes(env: Env, lb_provider: str) -> dict[str, tuple[int, str]]:
+    """Each server group the root module creates: its VMs, and the env.yaml field deciding that."""
+    groups = {"policy-engine": (env.policy_engine_count, "policy_engine_count"),
+              "datasource": (2, "the datasource pair")}
+    if lb_provider == "haproxy":
+        groups["lb"] = (2, "the HAProxy pair")
+    if env.backing.mode == "cluster":
+        groups["database"] = (3, "backing.mode cluster")
+        groups["rabbitmq"] = (3, "backing.mode cluster")
+    return groups
+
+
+def anti_affinity_check(env: Env, lb_provider: str, cloud: Cloud) -> tuple[list[str], list[str]]:
+    """(problems, warnings): a hard anti-affinity group with more VMs than compute hosts can never
+    be placed (Nova says so only when it schedules the extra VM, after much was created)."""
+    if env.server_group_policy != "anti-affinity":
+        return [], []
+    group, (size, why) = max(server_group_sizes(env, lb_provider).items(), key=lambda item: item[1][0])
+    hosts = cloud.compute_host_count()
+    if hosts is None:
+        return [], [f"server_group_policy: anti-affinity puts the {size} VMs of the {group} group ({why}) on "
+                    f"{size} different compute hosts; this user cannot see how many the cloud has: if it has "
+                    f"fewer, Nova will refuse the extra VMs (then use soft-anti-affinity)"]
+    if size > hosts:
+        return [f"server_group_policy: anti-affinity needs {size} compute hosts for the {group} group ({why}); "
+                f"the cloud has {hosts} up and enabled. Allowed: at most {hosts} VMs per group, or "
+                f"server_group_policy: soft-anti-affinity"], []
+    return [], []
+
+
+def key_pair_problems(env: Env, cloud: Cloud) -> list[str]:
+    """Nova refuses a missing key pair only when it boots the VMs, after networks, ports and the
+    load balancer were created."""
+    if env.key_pair is None:
+        return []
+    names = cloud.key_pairs()
+    if env.key_pair in names:
+        return []
+    close = difflib.get_close_matches(env.key_pair, names, n=3, cutoff=0.5)
+    hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else \
+        (f"; this user has: {', '.join(sorted(names)[:8])}" if names else "; this user has none")
+    return [f"key_pair: no key pair named {env.key_pair!r} for the cloud's user (key pairs belong to a user)"
+            f"{hint}"]
+
+
 def preflight(env: Env, cloud: Cloud) -> tuple[Resolved, list[str]]:
-    """Resolve names, check Octavia and quotas: the resolution and every problem found."""
+    """Resolve names, check Octavia, quotas, the key pair and hard anti-affinity: the resolution
+    (with its warnings) and every problem found."""
     resolved = resolve(env, cloud)
     problems = list(resolved.problems)
     if not resolved.flavors:  # given as IDs: still look them up for cores and RAM
@@ -199,7 +255,9 @@ def preflight(env: Env, cloud: Cloud) -> tuple[Resolved, list[str]]:
         resolved.flavors = {r: by_id.get(resolved.ids.get(f"flavor:{r}") or "") for r in ("default", *ROLES)
                             if resolved.ids.get(f"flavor:{r}")}
     problems += quota_problems(demand(env, resolved.lb_provider, resolved.flavors), cloud.quotas())
-    return resolved, problems
+    problems += key_pair_problems(env, cloud)
+    affinity_problems, resolved.warnings = anti_affinity_check(env, resolved.lb_provider, cloud)
+    return resolved, problems + affinity_problems
 
 
 def open_cloud(name: str | None) -> "OpenStackCloud":
@@ -285,7 +343,33 @@ class OpenStackCloud:
         raise CloudError(f"load balancer {lb_name!r} has no member at {address}")
 
     def server_statuses(self, names: list[str]) -> dict[str, str]:
+        return {name: state.status for name, state in self.server_states(names).items()}
+
+    def server_states(self, names: list[str]) -> dict[str, ServerState]:
         wanted = set(names)
-        found = {s.name: s.status for s in self._call(lambda: list(self.conn.compute.servers()))
-                 if s.name in wanted}
-        return {n: found.get(n, "MISSING") for n in names}
+        found = {s.name: s for s in self._call(lambda: list(self.conn.compute.servers())) if s.name in wanted}
+        states = {}
+        for name in names:
+            server = found.get(name)
+            if server is None:
+                states[name] = ServerState("MISSING")
+            elif server.status == "ERROR":  # Nova's list leaves the fault out; the server itself has it
+                fault = self._call(self.conn.compute.get_server, server.id).fault or {}
+                states[name] = ServerState("ERROR", fault.get("message", ""))
+            else:
+                states[name] = ServerState(server.status)
+        return states
+
+    def key_pairs(self) -> list[str]:
+        return [k.name for k in self._call(lambda: list(self.conn.compute.keypairs()))]
+
+    def compute_host_count(self) -> int | None:
+        from openstack import exceptions
+
+        try:
+            services = list(self.conn.compute.services(binary="nova-compute"))
+        except exceptions.ForbiddenException:
+            return None  # os-services is for admins only by default
+        except self._errors as exc:
+            raise CloudError(str(exc)) from exc
+        return sum(s.status == "enabled" and s.state == "up" for s in services)

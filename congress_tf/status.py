@@ -2,8 +2,9 @@
 
 Checks, each a row: GET / through the VIP (its floating IP when there is one) and on every policy
 engine; the Octavia load balancer and each member's operating status (through congress_tf.cloud);
-every VM's Nova status; the datasource pair reachable (SSH port).  The network side is a small
-`Probe` so tests can stand in for it, as they do for the cloud.
+every VM's Nova status (and Nova's fault for one in ERROR); the datasource pair reachable (SSH
+port).  The network side is a small `Probe`; with no probe (`status --cloud-only`, or from a
+machine that cannot reach the cluster network) only the cloud's view is checked.
 """
 
 from __future__ import annotations
@@ -55,19 +56,12 @@ class NetworkProbe:
         return True, f"port {port} open in {(time.monotonic() - started) * 1000:.0f} ms"
 
 
-def run_checks(env: Any, outputs: dict[str, Any], cloud: Cloud | None, probe: Probe, timeout: float,
+def run_checks(env: Any, outputs: dict[str, Any], cloud: Cloud | None, probe: Probe | None, timeout: float,
                cloud_error: str | None = None) -> list[Check]:
     checks: list[Check] = []
-    port = env.api_port
-    vip_host = outputs.get("api_floating_ip") or outputs.get("api_vip")
-    vip_url = f"http://{vip_host}:{port}/"
-    checks.append(Check("api via VIP", vip_url, *probe.http(vip_url, timeout)))
     nodes: dict[str, dict[str, str]] = outputs.get("nodes") or {}
-    for name, ip in sorted((nodes.get("policy_engine") or {}).items()):
-        url = f"http://{ip}:{port}/"
-        checks.append(Check("api on node", f"{name} {url}", *probe.http(url, timeout)))
-    for name, ip in sorted((nodes.get("datasource") or {}).items()):
-        checks.append(Check("datasource node reachable", f"{name} {ip}:22", *probe.tcp(ip, 22, timeout)))
+    if probe is not None:
+        checks += network_checks(env, outputs, nodes, probe, timeout)
     if cloud is None:
         checks.append(Check("cloud", env.cloud or "(OS_* variables)", False, cloud_error or "not reachable"))
         return checks
@@ -83,10 +77,26 @@ def run_checks(env: Any, outputs: dict[str, Any], cloud: Cloud | None, probe: Pr
                 for address, state in sorted(lb.members.items()):
                     checks.append(Check("octavia member", address, state == "ONLINE", state))
         names = sorted(n for role in nodes.values() for n in role)
-        for name, state in sorted(cloud.server_statuses(names).items()):
-            checks.append(Check("vm", name, state == "ACTIVE", state))
+        for name, state in sorted(cloud.server_states(names).items()):
+            detail = f"{state.status}: {state.fault}" if state.fault else state.status
+            checks.append(Check("vm", name, state.status == "ACTIVE", detail))
     except CloudError as exc:
         checks.append(Check("cloud", env.cloud or "(OS_* variables)", False, str(exc)))
+    return checks
+
+
+def network_checks(env: Any, outputs: dict[str, Any], nodes: dict[str, dict[str, str]], probe: Probe,
+                   timeout: float) -> list[Check]:
+    checks = []
+    port = env.api_port
+    vip_host = outputs.get("api_floating_ip") or outputs.get("api_vip")
+    vip_url = f"http://{vip_host}:{port}/"
+    checks.append(Check("api via VIP", vip_url, *probe.http(vip_url, timeout)))
+    for name, ip in sorted((nodes.get("policy_engine") or {}).items()):
+        url = f"http://{ip}:{port}/"
+        checks.append(Check("api on node", f"{name} {url}", *probe.http(url, timeout)))
+    for name, ip in sorted((nodes.get("datasource") or {}).items()):
+        checks.append(Check("datasource node reachable", f"{name} {ip}:22", *probe.tcp(ip, 22, timeout)))
     return checks
 
 

@@ -7,7 +7,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from congress_tf.cloud import Flavor, Found, LoadBalancerStatus, Quota
+from congress_tf.cloud import Flavor, Found, LoadBalancerStatus, Quota, ServerState
 
 IMAGE_ID = "11111111-1111-4111-8111-111111111111"
 
@@ -34,6 +34,8 @@ class FakeCloud:
         "server_groups": Quota(10, 0), "networks": Quota(10, 1), "subnets": Quota(10, 1), "routers": Quota(5, 0)})
     lb_status: LoadBalancerStatus | None = None
     servers: dict[str, str] = field(default_factory=dict)
+    key_pairs_: list[str] = field(default_factory=lambda: ["ops"])
+    compute_hosts: int | None = 64  # enough for any policy_engine_count; None: not visible (a non-admin user)
     opened_as: list[str | None] = field(default_factory=list)
     member_changes: list[tuple[str, str, bool]] = field(default_factory=list)
 
@@ -46,6 +48,9 @@ class FakeCloud:
     def load_balancer_status(self, name): return self.lb_status
     def set_member_enabled(self, lb_name, address, enabled): self.member_changes.append((lb_name, address, enabled))
     def server_statuses(self, names): return {n: self.servers.get(n, "MISSING") for n in names}
+    def server_states(self, names): return {n: ServerState(self.servers.get(n, "MISSING")) for n in names}
+    def key_pairs(self): return list(self.key_pairs_)
+    def compute_host_count(self): return self.compute_hosts
 
     def factory(self, cloud_name):
         self.opened_as.append(cloud_name)
