@@ -68,15 +68,16 @@ def test_unknown_names_are_reported_with_the_clouds_close_matches(tmp_path, clou
 
 def test_quotas_are_the_projects_own(tmp_path, cloud_env, admin, member):
     project = member.current_project_id
-    admin.set_compute_quotas(project, instances=5, cores=100)
+    used = len(list(member.compute.servers()))  # other tests' servers in this project count too
+    admin.set_compute_quotas(project, instances=used + 5, cores=100)
     try:
         env_file = write_env(tmp_path / "env.yaml", cloud="controlplane-member",
                              server_group_policy="soft-anti-affinity")
         result = validate(env_file)
         assert result.exit_code == 2, result.output
-        # 2 policy engines + 2 datasource + MariaDB + RabbitMQ VMs; m1.small is 1 vCPU, 2048 MiB.
-        assert "quota instances: this deployment needs 6, 5 free (limit 5, used 0)" in result.output
-        admin.set_compute_quotas(project, instances=6)
+        # 2 policy engines + 2 datasource + MariaDB + RabbitMQ VMs.
+        assert f"quota instances: this deployment needs 6, 5 free (limit {used + 5}, used {used})" in result.output
+        admin.set_compute_quotas(project, instances=used + 6)
         assert validate(env_file).exit_code == 0
     finally:
         admin.set_compute_quotas(project, instances=10, cores=20)
