@@ -8,12 +8,11 @@ Needs root and the Debian packages of .ci/run (systemd-container, mmdebstrap).
 --keep leaves the cluster running until Ctrl-C (to look around: see the printed work dir).
 """
 
-import json
 import signal
 import sys
 import time
 
-from planning import REPO, Workspace
+from planning import REPO, planned_outputs
 
 sys.path.insert(0, str(REPO / "tests" / "vm"))
 from harness import PLAN_OVERRIDES, Cluster  # noqa: E402
@@ -21,23 +20,9 @@ from harness import PLAN_OVERRIDES, Cluster  # noqa: E402
 EXAMPLE = "no-octavia"
 
 
-def planned_outputs(example: str) -> dict:
-    workspace = Workspace()
-    try:
-        overrides = workspace.root / "vm.tfvars.json"
-        overrides.write_text(json.dumps(PLAN_OVERRIDES))
-        plan_file = workspace.root / "vm.tfplan"
-        workspace.run("plan", "-refresh=false", "-input=false", f"-out={plan_file}",
-                      f"-var-file={REPO / 'examples' / example / 'terraform.tfvars'}", f"-var-file={overrides}")
-        shown = json.loads(workspace.run("show", "-json", str(plan_file)))
-        return {name: out["value"] for name, out in shown["planned_values"]["outputs"].items()}
-    finally:
-        workspace.close()
-
-
 def main():
     keep = "--keep" in sys.argv
-    cluster = Cluster(planned_outputs(EXAMPLE), log=lambda m: print(m, file=sys.stderr, flush=True))
+    cluster = Cluster(planned_outputs(EXAMPLE, PLAN_OVERRIDES), log=lambda m: print(m, file=sys.stderr, flush=True))
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
         cluster.start()

@@ -15,7 +15,6 @@
                      then VRRP moves the VIP)
 """
 
-import json
 import os
 import signal
 import sys
@@ -23,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from planning import REPO, Workspace
+from planning import REPO, planned_outputs
 
 sys.path.insert(0, str(REPO / "tests" / "integration"))
 from congress_runtime import install_congress_venv  # noqa: E402
@@ -32,17 +31,7 @@ from vip import VipDrill, vip_overrides  # noqa: E402
 
 
 def rendered_cloud_init(drill_overrides: dict) -> dict[str, str]:
-    workspace = Workspace()
-    try:
-        overrides = workspace.root / "drill.tfvars.json"
-        overrides.write_text(json.dumps(drill_overrides))
-        plan_file = workspace.root / "drill.tfplan"
-        workspace.run("plan", "-refresh=false", "-input=false", f"-out={plan_file}",
-                      f"-var-file={REPO / 'examples' / DRILL_EXAMPLE / 'terraform.tfvars'}", f"-var-file={overrides}")
-        shown = json.loads(workspace.run("show", "-json", str(plan_file)))
-        return shown["planned_values"]["outputs"]["cloud_init"]["value"]
-    finally:
-        workspace.close()
+    return planned_outputs(DRILL_EXAMPLE, drill_overrides)["cloud_init"]
 
 
 def main():

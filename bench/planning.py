@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -36,3 +37,18 @@ class Workspace:
 
     def close(self):
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def planned_outputs(example: str, overrides: dict) -> dict:
+    """The root module's planned outputs (sensitive ones included) of an example with overrides."""
+    workspace = Workspace()
+    try:
+        override_file = workspace.root / "overrides.tfvars.json"
+        override_file.write_text(json.dumps(overrides))
+        plan_file = workspace.root / "bench.tfplan"
+        workspace.run("plan", "-refresh=false", "-input=false", f"-out={plan_file}",
+                      f"-var-file={REPO / 'examples' / example / 'terraform.tfvars'}", f"-var-file={override_file}")
+        shown = json.loads(workspace.run("show", "-json", str(plan_file)))
+        return {name: out["value"] for name, out in shown["planned_values"]["outputs"].items()}
+    finally:
+        workspace.close()

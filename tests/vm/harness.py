@@ -31,7 +31,6 @@ What a container cannot show, so these tests do not either:
 from __future__ import annotations
 
 import ctypes
-import http.client
 import ipaddress
 import json
 import os
@@ -43,9 +42,10 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import yaml
+
+from api_client import http
 
 from image import base_rootfs
 from relays import AptRelay, FileServer, wheelhouse
@@ -70,22 +70,29 @@ PLAN_OVERRIDES = {
     "admin_cidrs": [TEST_CIDR],
     "congress_install": {"source": "wheelhouse", "url": f"http://{TEST_GATEWAY}:{WHEEL_PORT}/"},
 }
-POWEROFF, REBOOT = 0, 133  # systemd-nspawn's exit codes for a poweroff / a reboot inside
+REBOOT = 133  # systemd-nspawn's exit code for a reboot inside the container (0 is a poweroff)
 
 
 def _die_with_parent():
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
+def _enter_net(pid: int):
+    """Move the calling thread into the network namespace of `pid` (sockets it makes stay there)."""
+    with open(f"/proc/{pid}/ns/net") as ns:
+        if _libc.setns(ns.fileno(), CLONE_NEWNET) != 0:
+            raise OSError(ctypes.get_errno(), "setns")
+
+
 class Sandbox:
     """The private network + mount + PID namespace everything runs in."""
 
-    def __init__(self, workdir: Path):
-        self.workdir = workdir
-        self.proc = subprocess.Popen(
-            ["unshare", "--net", "--mount", "--pid", "--fork", "--mount-proc", "--propagation", "private",
-             "--kill-child", "sleep", "infinity"],
-            preexec_fn=_die_with_parent, stdin=subprocess.DEVNULL)
+    def __init__(self, log: Path):
+        with open(log, "ab") as out:
+            self.proc = subprocess.Popen(
+                ["unshare", "--net", "--mount", "--pid", "--fork", "--mount-proc", "--propagation", "private",
+                 "--kill-child", "sleep", "infinity"],
+                preexec_fn=_die_with_parent, stdin=subprocess.DEVNULL, stdout=out, stderr=out)
         self.pid = self._child_pid()
 
     def _child_pid(self) -> int:
@@ -115,9 +122,7 @@ class Sandbox:
 
         def target():
             try:
-                with open(f"/proc/{self.pid}/ns/net") as ns:
-                    if _libc.setns(ns.fileno(), CLONE_NEWNET) != 0:
-                        raise OSError(ctypes.get_errno(), "setns")
+                _enter_net(self.pid)
                 result["value"] = fn(*args)
             except BaseException as exc:  # handed to the caller
                 result["error"] = exc
@@ -145,9 +150,7 @@ class Sandbox:
 def thread_in_net(sandbox: Sandbox, fn, *args) -> threading.Thread:
     """A started daemon thread running fn(*args) inside the sandbox's network namespace."""
     def target():
-        with open(f"/proc/{sandbox.pid}/ns/net") as ns:
-            if _libc.setns(ns.fileno(), CLONE_NEWNET) != 0:
-                raise OSError(ctypes.get_errno(), "setns")
+        _enter_net(sandbox.pid)
         fn(*args)
 
     thread = threading.Thread(target=target, daemon=True)
@@ -209,7 +212,8 @@ class Cluster:
     def start(self) -> "Cluster":
         base = base_rootfs(self.log)
         wheels = wheelhouse(self.log)
-        self.sandbox = Sandbox(self.workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.sandbox = Sandbox(self.workdir / "sandbox.log")
         sb = self.sandbox
         prefix = self.net.prefixlen
         sb.run("ip", "link", "set", "lo", "up")
@@ -367,7 +371,7 @@ class Cluster:
 
     def http(self, method: str, url: str, body: dict | None = None, timeout: float = 10):
         """(status, parsed JSON or text) of a request made from the bridge (the sandbox's network)."""
-        return self.in_net(request, method, url, body, timeout)
+        return self.in_net(lambda: http(method, url, body, timeout=timeout))
 
     def wait_api(self, timeout: float) -> float:
         """Seconds from start() until GET / through the API VIP answers 200."""
@@ -400,22 +404,6 @@ class Cluster:
             _remove_cgroup(CGROUP_ROOT / tree / self.session)
         if not os.environ.get("CONGRESS_TF_VM_KEEP"):
             shutil.rmtree(self.workdir, ignore_errors=True)
-
-
-def request(method: str, url: str, body: dict | None = None, timeout: float = 10):
-    parts = urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=timeout)
-    try:
-        conn.request(method, parts.path or "/", body=json.dumps(body).encode() if body is not None else None,
-                     headers={"Content-Type": "application/json"})
-        resp = conn.getresponse()
-        raw = resp.read().decode(errors="replace")
-        try:
-            return resp.status, json.loads(raw)
-        except ValueError:
-            return resp.status, raw
-    finally:
-        conn.close()
 
 
 def _status(pid: int, key: str) -> str:

@@ -76,6 +76,22 @@ def test_poweroff_of_the_vip_holder(no_octavia, created):
     wait_served_everywhere(no_octavia, created)
 
 
+def test_stopping_haproxy_on_the_vip_holder_moves_the_vip(no_octavia, created):
+    """keepalived's own track script (HAProxy serving) gives the VIP away, and takes it back."""
+    holder = vip_holder(no_octavia)
+    with Traffic(no_octavia) as traffic:
+        no_octavia.exec(holder, "systemctl stop haproxy.service", check=True)
+        wait_for("the VIP on the other load balancer", 60, lambda: vip_holder(no_octavia) not in (None, holder))
+        wait_for("GET / through the VIP", 60, lambda: api_answers(no_octavia))
+        time.sleep(3)
+    report(traffic.summary(f"haproxy stopped on {holder.name} (VIP holder)"))
+    assert traffic.ok > 0
+    assert traffic.outage_s < 15, traffic.failures
+    no_octavia.exec(holder, "systemctl start haproxy.service", check=True)
+    wait_for(f"the VIP back on {holder.name}", 60, lambda: vip_holder(no_octavia) is holder)
+    wait_served_everywhere(no_octavia, created)
+
+
 def test_poweroff_of_the_vm_running_ds_node(no_octavia, created):
     active = ds_node_host(no_octavia)
     assert active is not None, "ds-node runs nowhere"
@@ -89,6 +105,7 @@ def test_poweroff_of_the_vm_running_ds_node(no_octavia, created):
     wait_for(f"{active.name} back in the cluster", 300,
              lambda: crm_online(no_octavia, other) >= {vm.name for vm in vms_of(no_octavia, "datasource")})
     assert ds_node_host(no_octavia) is not None
+    wait_served_everywhere(no_octavia, created)
 
 
 @pytest.mark.parametrize("role", ["backing_mariadb", "policy_engine"])

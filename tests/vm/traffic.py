@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 import time
 
-from harness import Cluster, request, thread_in_net
+from api_client import http
+from harness import Cluster, thread_in_net
 
 REPORT: list[str] = []  # lines shown at the end of the pytest session (request counts, boot times)
 
@@ -28,7 +29,7 @@ class Traffic:
     def _loop(self):
         while not self.stop.is_set():
             try:
-                status, _ = request("GET", self.cluster.api_url + "/", timeout=self.timeout)
+                status, _ = http("GET", self.cluster.api_url + "/", timeout=self.timeout)
                 what = None if status == 200 else f"HTTP {status}"
             except OSError as exc:
                 what = type(exc).__name__
