@@ -2,8 +2,8 @@
 
 The main drill (drill.py) plans its subnet onto loopback addresses, where the VIP is always local
 and keepalived has nothing to move.  Loopback addresses do not route between namespaces, so this
-part plans the same example a second time onto VIP_CIDR (TEST-NET-2; on this machine it is only
-ever routed onto the bridge made here) and runs, from that plan:
+part plans the same example a second time onto VIP_CIDR (in 198.18.0.0/15, the range the tests
+keep to; on this machine it is only ever routed onto the bridge made here) and runs, from that plan:
 
   lb-0, lb-1   each in a network namespace of its own, with a NIC named as the VM's (ens3) on
                a veth joined to a bridge; the rendered sysctl file (ip_nonlocal_bind) loaded in
@@ -34,8 +34,8 @@ from pathlib import Path
 
 from drill import Drill, Node, Proc, Rendered, http, run, run_cleanups, succeeds, wait_for, write_haproxy_cfg
 
-VIP_CIDR = "198.51.100.0/24"
-VIP_CLIENTS = ["198.51.100.201", "198.51.100.202", "198.51.100.203"]
+VIP_CIDR = "198.19.100.0/24"
+VIP_CLIENTS = ["198.19.100.201", "198.19.100.202", "198.19.100.203"]
 
 
 NETNS_DIR = Path("/run/netns")
