@@ -16,10 +16,6 @@ keep to; on this machine it is only ever routed onto the bridge made here) and r
 Deviations from the VMs, on purpose:
   - the policy engines are the main drill's (no second Congress cluster): each one's address of
     this plan, on the bridge, is a TCP relay to its loopback address in the main drill;
-  - keepalived's track script `systemctl is-active --quiet haproxy.service` has no systemd here:
-    it is replaced by the same question asked of this host's HAProxy, `kill -0` of its PID
-    (a pidfile the drill writes while that HAProxy runs).  A host-wide check (pidof, killall -0
-    haproxy) would see the other host's HAProxy in the drill, so it is not used.
 Every namespace, veth, the bridge and its addresses are removed at the end, also on failure.
 """
 
@@ -127,7 +123,6 @@ class LbHost:
         self.name = node.name
         self.haproxy: Proc | None = None
         self.keepalived: Proc | None = None
-        self.pidfile = home / "haproxy.pid"       # what the track script asks
         self.sock = home / "haproxy-admin.sock"
         self.log = home / "haproxy.out"
 
@@ -227,12 +222,8 @@ class VipDrill:
         conf, n = re.subn(r"^(\s*include\s+)\S*vrrp-interface\.conf", lambda m: m.group(1) + str(home / "vrrp-interface.conf"),
                           conf, flags=re.M)
         assert n == 1, "keepalived.conf: no include of vrrp-interface.conf"
-        check = home / "chk_haproxy.sh"
-        check.write_text("#!/bin/sh\n# The drill's stand-in for `systemctl is-active --quiet haproxy.service` of this host.\n"
-                         f'exec kill -0 "$(cat {lb.pidfile} 2>/dev/null)" 2>/dev/null\n')
-        os.chmod(check, 0o755)
-        conf, n = re.subn(r'^(\s*script\s+)"[^"]*haproxy[^"]*"', lambda m: f'{m.group(1)}"{check}"', conf, flags=re.M)
-        assert n == 1, "keepalived.conf: no track script checking haproxy"
+        # The track script runs as rendered: curl of this host's own HAProxy monitor on 127.0.0.1.
+        assert re.search(r'^\s*script\s+"[^"]*127\.0\.0\.1:\d+/haproxy-serving"', conf, re.M), "no track script"
         (home / "keepalived.conf").write_text(conf)
         run(lb.exec(["keepalived", "-t", "-f", home / "keepalived.conf"]))
 
@@ -244,11 +235,9 @@ class VipDrill:
 
     def start_haproxy(self, lb: LbHost):
         lb.haproxy = self._spawn(lb, "haproxy", ["haproxy", "-db", "-f", lb.home / "haproxy.cfg"])
-        lb.pidfile.write_text(f"{lb.haproxy.pid}\n")
 
     def stop_haproxy(self, lb: LbHost):
         """systemctl stop haproxy.service on that VM."""
-        lb.pidfile.unlink(missing_ok=True)
         lb.haproxy.stop(timeout=10)
 
     def _spawn(self, lb: LbHost, name: str, argv: list) -> Proc:
