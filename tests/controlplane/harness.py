@@ -29,6 +29,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -383,12 +384,24 @@ class ControlPlane:
              [b("nova-manage"), *nova, "db", "sync"]],
         ]
 
+        stopping = threading.Event()
+
         def run_all(commands):
             for argv in commands:
-                run(argv, timeout=600)
+                if not stopping.is_set():
+                    run(argv, timeout=600)
 
-        with ThreadPoolExecutor(3) as pool:
-            list(pool.map(run_all, steps))
+        # Not `with`: on SIGTERM (KeyboardInterrupt) start() must go on to stop() at once, not wait
+        # for every queued sync; a sync already running ends by itself when MariaDB goes.
+        pool = ThreadPoolExecutor(3)
+        try:
+            for future in [pool.submit(run_all, commands) for commands in steps]:
+                future.result()
+        except BaseException:
+            stopping.set()
+            raise
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def _wsgi(self, name: str, service: str, factory: str, args: list, env: dict | None = None) -> None:
         self._spawn(name, [self._bin("python"), HERE / "wsgi_serve.py", HOST, PORTS[service], factory, *args], env=env)
