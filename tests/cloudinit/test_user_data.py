@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from conftest import SCRIPTS_DIR, SOURCES, fixture_secrets, run
+from conftest import SCRIPTS_DIR, SOURCES, fixture_secrets, of_role, run
 
 # Files that hold a secret, and the owner/mode each must have on the VM.
 SECRET_FILES = {
@@ -117,3 +117,12 @@ def test_node_ids_are_unique_and_the_datasource_pair_shares_one(source, rendered
                  "/etc/congress-tf/datasource.crm"):
         assert pair[0].file(path) == pair[1].file(path), f"the pair must share {path}"
     assert {node.settings["CLUSTER_LEADER"] for node in pair} == {min(node.name for node in pair)}
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_datasource_vms_install_what_fence_openstack_imports_when_fencing(source, rendered):
+    """Debian's fence-agents only suggests the OpenStack clients fence_openstack needs."""
+    for node in of_role(rendered(source), "datasource"):
+        packages = node.config.get("packages", [])
+        fencing = "fence_openstack" in node.text("/etc/congress-tf/datasource.crm")
+        assert ("fence-agents" in packages and "python3-novaclient" in packages) == fencing, packages
