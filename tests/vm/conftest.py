@@ -66,9 +66,13 @@ def booted(plan, sigterm_closes):
     return boot
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def no_octavia(booted):
-    """examples/no-octavia booted: 3 policy engines, the HAProxy pair, the datasource pair, MariaDB, RabbitMQ."""
+    """examples/no-octavia booted: 3 policy engines, the HAProxy pair, the datasource pair, MariaDB, RabbitMQ.
+
+    Booted once, for test_no_octavia.py (its only user), and powered off after it: the other
+    examples then boot on a machine with 2 cores to themselves (21 VMs at once also ran out of
+    the kernel's default inotify instances, see harness.INOTIFY_LIMITS)."""
     with booted("no-octavia") as cluster:
         yield cluster
 

@@ -12,7 +12,10 @@ Isolation: one "sandbox" process made by unshare(1) owns a private network, moun
 namespace.  The bridge (the subnet's gateway address), every VM's network namespace (its
 interface is `host0`), the overlays and the containers all live inside it, and the sandbox is
 killed with this process (PR_SET_PDEATHSIG), which ends everything in it.  Each container runs
-in a cgroup of its own (created here, removed on close).  close() also runs on SIGTERM.
+in a cgroup of its own (created here, removed on close).  close() also runs on SIGTERM; after a
+SIGKILL of this process only empty cgroup directories and the work directory can stay, and the
+next start() removes such cgroups (those whose work directory is gone).  One thing is changed
+for good: the kernel's inotify limits are raised (INOTIFY_LIMITS), as many VMs need.
 
 What a container cannot show, so these tests do not either:
   - the kernel: every VM shares this machine's kernel (no kernel boot, modules, sysctls
@@ -71,6 +74,10 @@ PLAN_OVERRIDES = {
     "congress_install": {"source": "wheelhouse", "url": f"http://{TEST_GATEWAY}:{WHEEL_PORT}/"},
 }
 REBOOT = 133  # systemd-nspawn's exit code for a reboot inside the container (0 is a poweroff)
+# Every container's systemd, journald and services take inotify instances, all counted
+# against root of this one kernel: Linux's default of 128 runs out at about 20 booted VMs (systemd
+# then stalls with "Failed to create inotify object: Too many open files").
+INOTIFY_LIMITS = {"max_user_instances": 8192, "max_user_watches": 524288}
 
 
 def _die_with_parent():
@@ -210,6 +217,8 @@ class Cluster:
 
     # --- bring-up ------------------------------------------------------------------------
     def start(self) -> "Cluster":
+        _remove_stale_cgroups(self.workdir.parent)
+        _raise_inotify_limits()
         base = base_rootfs(self.log)
         wheels = wheelhouse(self.log)
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -411,6 +420,22 @@ def _status(pid: int, key: str) -> str:
         if line.startswith(key + ":"):
             return line.split(":", 1)[1].strip()
     return ""
+
+
+def _raise_inotify_limits():
+    """At least INOTIFY_LIMITS (kernel-wide sysctls: they are raised, never lowered, and stay)."""
+    for key, wanted in INOTIFY_LIMITS.items():
+        path = Path("/proc/sys/fs/inotify") / key
+        if int(path.read_text()) < wanted:
+            path.write_text(f"{wanted}\n")
+
+
+def _remove_stale_cgroups(workdirs: Path):
+    """Cgroups of earlier clusters whose work directory is gone (their process was SIGKILLed)."""
+    for tree in CGROUP_TREES:
+        for stale in (CGROUP_ROOT / tree).glob("congress-tf-vm-*"):
+            if not (workdirs / stale.name).exists():
+                _remove_cgroup(stale, timeout=1)
 
 
 def _remove_cgroup(path: Path, timeout: float = 30):
