@@ -1,8 +1,8 @@
 """The HA drill: a real Congress HA cluster on this machine, from the files Terraform renders.
 
-Every VM of a plan becomes a "host" here: its fixed address is a loopback address (the drill
-plans the subnet 127.10.0.0/24, and all of 127/8 is local on Linux), with the ports it has on
-the VM.  What runs comes from the plan's `cloud_init` output, parsed, never re-rendered:
+Every VM of a plan becomes a "host" here: its fixed address is local to this machine (the drill
+plans the subnet DRILL_CIDR, in the test range 198.18.0.0/15, and routes all of it to lo as a
+`local` route for the run, as 127/8 is), with the ports it has on the VM.  What runs comes from the plan's `cloud_init` output, parsed, never re-rendered:
 
   backing VMs      MariaDB with the rendered [mariadbd] options and the rendered SQL;
                    RabbitMQ set up with the user, password and vhost that the Congress nodes'
@@ -20,12 +20,11 @@ into this drill's temporary directory instead.  Deviations from the VMs, on purp
     of the nodelist); the two-node pair with failover between hosts runs in namespaces of its
     own, see ds_pair.py;
   - everything runs as root (no congress/haproxy users are created on the test machine);
-  - no keepalived: the VIP is a loopback address that is always local, HAProxy of lb-0 holds it
+  - no keepalived: the VIP is an address of the local route, always local; HAProxy of lb-0 holds it
     (the keepalived pair runs in network namespaces of its own, see vip.py);
   - policy engines start one after another, each once the previous one's API answers, as
     start-congress-policy-engine.sh does on the VMs under a MariaDB lock (started together on
     an empty database they race on Congress's default policies);
-  - MariaDB also grants the rendered user from 127.0.0.1, where loopback clients come from;
   - the datasource host's address is added to lo for the run (corosync looks for it there).
 Every process is started in its own process group and ended by that group's id.
 """
@@ -58,12 +57,13 @@ OCF_AGENT = Path("/usr/lib/ocf/resource.d/openstack/congress-datasource")
 PACEMAKER_STATE = [Path("/var/lib/pacemaker") / d for d in ("cib", "pengine", "blackbox", "cores")]
 COROSYNC_STATE = [Path("/var/lib/corosync")]
 # The drill's plan: examples/no-octavia (HAProxy front end) with these overrides.  The subnet is
-# planned onto loopback addresses, so every VM keeps its own address and ports here; the
-# existing network ids are the example's dummies.
+# routed to lo for the run, so every VM keeps its own address and ports here; the existing
+# network ids are the example's dummies.
 DRILL_EXAMPLE = "no-octavia"
+DRILL_CIDR = "198.19.10.0/24"
 DRILL_OVERRIDES = {
     "network": {
-        "cidr": "127.10.0.0/24",
+        "cidr": DRILL_CIDR,
         "existing_network_id": "00000000-0000-4000-8000-00000000e701",
         "existing_subnet_id": "00000000-0000-4000-8000-00000000e702",
     },
@@ -72,8 +72,8 @@ DRILL_OVERRIDES = {
     "datasource_sync_period": 5,
     "datasource_monitor": {"interval_s": 2, "timeout_s": 20},
 }
-# Client addresses of the drill's API clients (loopback, outside the nodes' .10-.199).
-CLIENTS = ["127.10.0.201", "127.10.0.202", "127.10.0.203"]
+# Client addresses of the drill's API clients (in DRILL_CIDR, outside the nodes' .10-.199).
+CLIENTS = ["198.19.10.201", "198.19.10.202", "198.19.10.203"]
 
 # Congress 11.0.0 alone binds the period of its synchronisers when their modules are imported,
 # before congress.conf is read (@periodics.periodic(spacing=cfg.CONF.datasource_sync_period)),
@@ -497,6 +497,7 @@ class Drill:
 
     def start(self):
         try:
+            self.route_subnet_to_lo()
             self.start_mariadb()
             self.start_rabbitmq()
             self.sync_schema()
@@ -526,13 +527,6 @@ class Drill:
         wait_for("MariaDB", lambda: port_open(node.ip, port) or (not proc.alive() and _raise(proc)), 60)
         sql_path, sql = node.file(lambda p, c: p.endswith(".sql"))
         run(["mariadb", "--no-defaults", f"--socket={sock}", "-uroot"], input=sql)
-        # On loopback every client connects from 127.0.0.1 (the source address of the `local
-        # 127.0.0.0/8` route), not from its own node address as on the VMs: the same grants,
-        # for that address too.
-        hosts = set(re.findall(r"'[^']*'@'([^']*)'", sql))
-        for host in hosts:
-            run(["mariadb", "--no-defaults", f"--socket={sock}", "-uroot"],
-                input=sql.replace(f"@'{host}'", "@'127.0.0.1'"))
 
     def start_rabbitmq(self):
         url = urlsplit(ini_value(self.rendered.congress_conf, "transport_url"))
@@ -655,6 +649,13 @@ class Drill:
         run(["crm", "-o", "core.check_mode=relaxed", "configure", "load", "update", home / "datasource.crm"],
             env=self.pcmk_env, timeout=120)
         self.ds_pidfile = Path(os.environ.get("HA_RSCTMP", "/run/resource-agents")) / "ds-node.pid"
+
+    def route_subnet_to_lo(self):
+        # Every address of the subnet is then this machine's (a client connecting to a node's
+        # address gets that address as its source, inside the subnet the grants name).
+        route = ["route", "replace", "local", DRILL_CIDR, "dev", "lo", "table", "local"]
+        run(["ip", *route])
+        self.after.append(lambda: succeeds(["ip", "route", "del", *route[2:]]))
 
     def add_loopback_address(self, ip: str) -> bool:
         if f" {ip}/" in run(["ip", "-4", "addr", "show", "dev", "lo"]):
