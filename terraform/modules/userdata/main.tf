@@ -42,8 +42,10 @@ locals {
       contains(local.rabbitmq_nodes, name) && local.rabbitmq_cluster ? [for peer in local.rabbitmq_nodes : var.nodes[peer].ip] : []
     )
   }
-  # Congress processes that may hold database connections, each pooling up to 10 + 20.
-  congress_processes = length(local.names.policy_engine) + 1
+  # Congress processes that may hold database connections, each pooling up to 10 + 20: as many
+  # policy engines as the address plan has slots for, plus the datasource node. Not today's count:
+  # the database VMs' cloud-init must not change (and the VMs be replaced) when engines scale.
+  congress_processes = length(var.haproxy.slots) + 1
 
   # Secrets are restricted to [A-Za-z0-9._~-] by the root module; urlencode() keeps URLs right anyway.
   # Several brokers: oslo.messaging's list form, user:password@host:port for each, comma-separated.
