@@ -7,6 +7,9 @@ locals {
   host = { vip = 10, database = 11, rabbitmq = 12, datasource = 20, haproxy = 30, galera = 40, rabbitmq_cluster = 50, policy_engine = 100 }
 
   api_vip = cidrhost(local.cidr, local.host.vip)
+  # Addresses of the subnet that are never an external server's: the gateway, ours, the broadcast.
+  reserved_addresses     = toset(concat([cidrhost(local.cidr, 1), cidrhost(local.cidr, -1)], [for i in range(10, 200) : cidrhost(local.cidr, i)]))
+  external_backing_hosts = toset(concat(compact([try(var.backing.database.host, null)]), try(var.backing.rabbitmq.hosts, [])))
   # Who may call the API on the load balancer. Nobody outside the cluster subnet unless named:
   # an empty list never means "open to all".
   api_client_cidrs = distinct(concat(var.allowed_client_cidrs, var.admin_cidrs))

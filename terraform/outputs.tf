@@ -6,6 +6,16 @@ output "api_vip" {
     condition     = var.auth_strategy != "keystone" || (var.keystone.auth_url != null && length(nonsensitive(var.secrets.keystone_password)) >= 16)
     error_message = "auth_strategy keystone needs keystone.auth_url and secrets.keystone_password (at least 16 characters); use auth_strategy noauth for labs."
   }
+  # Rules across variables live here (a variable's validation may only name the variable itself
+  # before Terraform 1.9); env.yaml refuses the same.
+  precondition {
+    condition     = var.floating_ip_pool == null || var.network.existing_network_id != null || var.network.external_network_id != null
+    error_message = "floating_ip_pool needs a router from the cluster subnet to that pool: set network.external_network_id (the pool's network), or leave floating_ip_pool null."
+  }
+  precondition {
+    condition     = length(setintersection(local.external_backing_hosts, local.reserved_addresses)) == 0
+    error_message = "backing.database.host and backing.rabbitmq.hosts must be the external servers' addresses, not one of the cluster subnet's own (the gateway .1, the nodes and VIP .10 to .199, the broadcast address)."
+  }
 }
 
 output "api_url" {

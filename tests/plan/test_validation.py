@@ -211,3 +211,23 @@ def test_good_values_of_the_new_rules_plan(plan):
                   ssh_authorized_keys=["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBhZ7Lm ops@example.org"],
                   fencing=FENCING)
     assert result.outputs["api_url"] == "http://10.0.0.10:1024/"
+
+
+# Rules across variables (output preconditions in outputs.tf), the same env.yaml applies.
+@pytest.mark.parametrize("overrides, message", [
+    ({"network": {"cidr": "10.20.0.0/24"}, "floating_ip_pool": "public"},
+     "floating_ip_pool needs a router from the cluster subnet to that pool"),
+    ({"backing": {"mode": "external", "database": {"host": "10.20.0.11"}, "rabbitmq": {"hosts": ["198.19.5.5"]}}},
+     "must be the external servers' addresses, not one of the cluster subnet's own"),
+    ({"backing": {"mode": "external", "database": {"host": "db.example.org"}, "rabbitmq": {"hosts": ["10.20.0.255"]}}},
+     "must be the external servers' addresses, not one of the cluster subnet's own"),
+    ({"backing": {"mode": "external", "database": {"host": "10.20.0.1"}, "rabbitmq": {"hosts": ["mq.example.org"]}}},
+     "must be the external servers' addresses, not one of the cluster subnet's own"),
+], ids=["fip-pool-without-router", "db-on-a-node-address", "mq-on-broadcast", "db-on-gateway"])
+def test_rules_across_variables_refuse_what_env_yaml_refuses(plan_error, overrides, message):
+    assert message in plan_error(secrets=SECRETS, **overrides)
+
+
+def test_external_servers_elsewhere_in_the_subnet_plan(plan):
+    backing = {"mode": "external", "database": {"host": "10.20.0.5"}, "rabbitmq": {"hosts": ["10.20.0.6", "mq.example.org"]}}
+    assert plan(var_file=MINIMAL, secrets=SECRETS, backing=backing, floating_ip_pool="public").outputs["api_vip"] == "10.20.0.10"
