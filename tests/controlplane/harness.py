@@ -15,7 +15,7 @@ and Octavia's API run under wsgi_serve.py; Octavia wants a CA even with no-op dr
 nova-compute keeps its own state_path, so its node identity is stable for the session.
 
 The fake servers' addresses belong to no host: nothing may send traffic to them.
-Everything listens on 127.0.0.1 on the ports below, apart from the HA drill's (127.10.0.0/24,
+Everything listens on 127.0.0.1 on the ports below, apart from the HA drill's (198.19.10.0/24,
 3306/5672); one control plane per machine at a time (LOCK).
 """
 
