@@ -33,7 +33,8 @@ from drill import Node, Proc, ProcessExited, localise_haproxy_cfg, port_open, ru
 # The production example (backing mode cluster) planned onto loopback addresses.
 GALERA_EXAMPLE = "production"
 GALERA_CIDR = "198.19.240.0/24"
-GALERA_OVERRIDES = {"network": {"cidr": GALERA_CIDR}, "policy_engine_count": 2}
+# The example's floating IP pool goes with its router, which this subnet-only network has not.
+GALERA_OVERRIDES = {"network": {"cidr": GALERA_CIDR}, "policy_engine_count": 2, "floating_ip_pool": None}
 LOCAL_PROXY = ("198.19.240.9", 3306)
 SCRIPTS = "/usr/local/lib/congress-tf"
 
