@@ -16,18 +16,19 @@ import pytest
 from drill import DRILL_EXAMPLE, DRILL_OVERRIDES, Drill
 from paths import example_tfvars
 from ds_pair import DsPair
+from galera import GALERA_EXAMPLE, GALERA_OVERRIDES, GaleraDrill
 from vip import VipDrill, vip_overrides
 
 NEEDED = ["mariadbd", "mariadb-install-db", "mariadb", "haproxy", "corosync", "pacemakerd", "crm", "crm_mon",
           "crmadmin", "epmd", "ip"]
+GALERA_NEEDED = ["mariadbd", "mariadb-install-db", "mariadb", "haproxy", "socat", "rsync"]
 
 
 @pytest.fixture(scope="session")
 def drill(plan, congress_venv):
     if os.geteuid() != 0:
         pytest.skip("the HA drill runs MariaDB, RabbitMQ, Corosync and Pacemaker: it needs root")
-    missing = [exe for exe in NEEDED if not shutil.which(exe)] + \
-        [p for p in ["/usr/lib/rabbitmq/bin/rabbitmq-server"] if not Path(p).exists()]
+    missing = _missing(NEEDED, ["/usr/lib/rabbitmq/bin/rabbitmq-server"])
     if missing:
         pytest.fail(f"the HA drill needs {missing} (Debian packages: see .ci/run)")
 
@@ -45,6 +46,28 @@ def drill(plan, congress_venv):
 
 def _interrupt(signum, frame):
     raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _missing(executables: list[str], files: list[str]) -> list[str]:
+    return [exe for exe in executables if not shutil.which(exe)] + [p for p in files if not Path(p).exists()]
+
+
+@pytest.fixture(scope="module")
+def galera(plan, congress_venv):
+    """Backing mode cluster's three Galera members and a Congress node's local HAProxy (galera.py)."""
+    if os.geteuid() != 0:
+        pytest.skip("the Galera drill runs MariaDB as root")
+    missing = _missing(GALERA_NEEDED, ["/usr/lib/galera/libgalera_smm.so"])
+    if missing:
+        pytest.fail(f"the Galera drill needs {missing} (Debian packages galera-4, rsync, socat: see .ci/run)")
+    cloud_init = plan(var_file=example_tfvars(GALERA_EXAMPLE), **GALERA_OVERRIDES).outputs["cloud_init"]
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    cluster = GaleraDrill(cloud_init, congress_venv.path)
+    try:
+        yield cluster.start()
+    finally:
+        cluster.close()
+        signal.signal(signal.SIGTERM, previous)
 
 
 @pytest.fixture(scope="session")

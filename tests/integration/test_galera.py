@@ -5,38 +5,14 @@ members go down at once and start again as at boot. Run under the drill's lock (
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import signal
 import time
-from pathlib import Path
 
 import pytest
-from galera import GALERA_EXAMPLE, GALERA_OVERRIDES, GaleraDrill, run_writer
-from paths import example_tfvars
+from galera import run_writer
 
 pytestmark = pytest.mark.integration
 
-NEEDED = ["mariadbd", "mariadb-install-db", "mariadb", "haproxy", "socat", "rsync"]
 WRITES_AGAIN_WITHIN_S = 10
-
-
-@pytest.fixture(scope="module")
-def galera(plan, congress_venv):
-    if os.geteuid() != 0:
-        pytest.skip("the Galera drill runs MariaDB as root")
-    missing = [exe for exe in NEEDED if not shutil.which(exe)] + \
-        [p for p in ["/usr/lib/galera/libgalera_smm.so"] if not Path(p).exists()]
-    if missing:
-        pytest.fail(f"the Galera drill needs {missing} (Debian packages galera-4, rsync, socat: see .ci/run)")
-    cloud_init = plan(var_file=example_tfvars(GALERA_EXAMPLE), **GALERA_OVERRIDES).outputs["cloud_init"]
-    previous = signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
-    cluster = GaleraDrill(cloud_init, congress_venv.path)
-    try:
-        yield cluster.start()
-    finally:
-        cluster.close()
-        signal.signal(signal.SIGTERM, previous)
 
 
 @pytest.fixture(scope="module")
