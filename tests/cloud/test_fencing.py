@@ -74,6 +74,7 @@ def test_fence_openstack_powers_a_server_off_and_on_with_the_rendered_credential
         power_cycle(params, member, member.compute.wait_for_server(server, wait=180))
     finally:
         member.compute.delete_server(server)
+        member.compute.wait_for_delete(server, wait=120)  # a server still deleting skews later quota tests
 
 
 def power_cycle(params, member, server):

@@ -68,7 +68,12 @@ def test_unknown_names_are_reported_with_the_clouds_close_matches(tmp_path, clou
 
 def test_quotas_are_the_projects_own(tmp_path, cloud_env, admin, member):
     project = member.current_project_id
-    used = len(list(member.compute.servers()))  # other tests' servers in this project count too
+    # Other tests' servers in this project count too: let any deletion finish, then read the usage
+    # from the limits API the CLI reads (a server being deleted is listed but may no longer count).
+    for server in member.compute.servers():
+        if server.task_state == "deleting" or server.status == "DELETED":
+            member.compute.wait_for_delete(server, wait=120)
+    used = member.get_compute_limits().instances_used
     admin.set_compute_quotas(project, instances=used + 5, cores=100)
     try:
         env_file = write_env(tmp_path / "env.yaml", cloud="controlplane-member",
