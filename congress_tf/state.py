@@ -6,7 +6,7 @@
     terraform.tfstate    Terraform state (local backend; else the backend env.yaml names)
     backups/             a copy of the state before each apply and destroy
     lock                 held (flock) by the one congress-tf run working on the environment
-    work/                a fresh copy of the package's terraform/ and cloudinit/ for each run;
+    work/                a copy of the package's terraform/ and cloudinit/, brought up to date each run;
                          the package's own copy stays read-only
     tf-data/             TF_DATA_DIR: providers and modules, kept between runs
 
@@ -31,6 +31,7 @@ from congress_tf.envfile import Env, HttpState, S3State
 
 DIRNAME = ".congress-tf"
 GENERATED = ("db_password", "rabbit_password", "cluster_auth_key", "vrrp_password", "encryption_key", "erlang_cookie")
+BACKEND_FILE = "congress_tf_backend.tf.json"  # written into the working copy
 # Files holding secrets (Terraform's state and saved plan carry every one of them in clear).
 PRIVATE_FILES = ("secrets.json", "secrets.tfvars.json", "terraform.tfstate", "terraform.tfstate.backup", "last.tfplan")
 SECRET_CHARS_OK = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~-")
@@ -155,39 +156,37 @@ class StateDir:
 
     def prepare_work(self, env: Env, terraform_dir: Path, cloudinit_dir: Path, tfvars: dict[str, Any] | None,
                      secret_values: dict[str, str] | None) -> tuple[Path, Path, bool]:
-        """Fresh copy of the module, the backend file, tfvars.json and the secrets var file
+        """The module's working copy brought up to date, the backend file, tfvars.json and the secrets var file
         (those two left as they are when None: commands that only read state).
 
         Returns (tfvars path, secrets var file path, whether `terraform init` is needed)."""
         self.create()
-        lock_hcl = self.module / ".terraform.lock.hcl"
-        kept_lock = lock_hcl.read_bytes() if lock_hcl.exists() else None
-        if self.work.exists():
-            shutil.rmtree(self.work)
+        # Brought up to date file by file rather than copied afresh: the same files (stale ones go,
+        # the provider lock file Terraform wrote stays) without rewriting ~70 unchanged ones each run.
         ignore = shutil.ignore_patterns(".terraform", ".terraform.lock.hcl", "*.tfstate*", "*.tfvars", "*.tfvars.json",
                                         "*.tfplan", "__pycache__")
-        shutil.copytree(terraform_dir, self.module, ignore=ignore)
-        shutil.copytree(cloudinit_dir, self.work / "cloudinit", ignore=ignore)
-        if kept_lock is not None:
-            lock_hcl.write_bytes(kept_lock)
+        _sync_tree({"terraform": terraform_dir, "cloudinit": cloudinit_dir}, self.work, ignore,
+                   keep=(".terraform.lock.hcl", BACKEND_FILE))
         backend = self.backend(env)
-        (self.module / "congress_tf_backend.tf.json").write_text(json.dumps(backend, indent=2) + "\n")
+        _write(self.module / BACKEND_FILE, json.dumps(backend, indent=2) + "\n", 0o600)
         if tfvars is not None:
             _write(self.tfvars, json.dumps(tfvars, indent=2, sort_keys=True) + "\n", 0o644)
         # Terraform reads secrets from a var file of its own: tfvars.json stays free of them.
         secrets_vars = self.root / "secrets.tfvars.json"
         if secret_values is not None:
             _write(secrets_vars, json.dumps({"secrets": secret_values}) + "\n", 0o600)
-        stamp = hashlib.sha256(json.dumps(backend, sort_keys=True).encode()
-                               + _tree_digest(self.module)).hexdigest()
         stamp_file = self.root / "init.stamp"
-        needs_init = not (stamp_file.exists() and stamp_file.read_text() == stamp and self.data_dir.exists())
-        self._pending_stamp = (stamp_file, stamp)
+        needs_init = not (stamp_file.exists() and stamp_file.read_text() == self._init_stamp()
+                          and self.data_dir.exists())
         return self.tfvars, secrets_vars, needs_init
 
     def init_done(self) -> None:
-        stamp_file, stamp = self._pending_stamp
-        stamp_file.write_text(stamp)
+        (self.root / "init.stamp").write_text(self._init_stamp())
+
+    def _init_stamp(self) -> str:
+        """What `terraform init` depends on: the module's files (the backend file among them) and the
+        provider lock file, as init left them."""
+        return hashlib.sha256(_tree_digest(self.module)).hexdigest()
 
     def backend(self, env: Env) -> dict[str, Any]:
         state = env.state
@@ -231,6 +230,13 @@ class StateDir:
 
 
 def _write(path: Path, text: str, mode: int) -> None:
+    """`text` into `path` with `mode`, replaced in one rename; left as it is when it holds `text`."""
+    try:
+        if path.read_text() == text:
+            os.chmod(path, mode)
+            return
+    except (OSError, UnicodeDecodeError):
+        pass
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     with os.fdopen(fd, "w") as out:
@@ -241,7 +247,36 @@ def _write(path: Path, text: str, mode: int) -> None:
 
 def _tree_digest(root: Path) -> bytes:
     digest = hashlib.sha256()
-    for path in sorted(root.rglob("*.tf")) + sorted(root.rglob("*.tf.json")):
+    for path in sorted(root.rglob("*.tf")) + sorted(root.rglob("*.tf.json")) + sorted(root.glob(".terraform.lock.hcl")):
         digest.update(str(path.relative_to(root)).encode())
         digest.update(path.read_bytes())
     return digest.digest()
+
+
+def _sync_tree(entries: dict[str, Path], dest: Path, ignore, keep: tuple[str, ...] = ()) -> None:
+    """Make directory `dest` hold exactly `entries` (name -> source file or directory, directories
+    copied whole but for what `ignore` leaves out, as shutil.copytree), writing only the files that
+    differ. Names in `keep` are left alone wherever they are."""
+    dest.mkdir(exist_ok=True)
+    for name in os.listdir(dest):
+        if name not in entries and name not in keep:
+            _remove(dest / name)
+    for name, source in entries.items():
+        target = dest / name
+        if source.is_dir():
+            if target.is_symlink() or (target.exists() and not target.is_dir()):
+                _remove(target)
+            names = os.listdir(source)
+            skipped = ignore(str(source), names)
+            _sync_tree({n: source / n for n in names if n not in skipped}, target, ignore, keep)
+        elif not (target.is_file() and not target.is_symlink() and target.read_bytes() == source.read_bytes()):
+            if target.exists() or target.is_symlink():
+                _remove(target)
+            shutil.copy2(source, target)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink()
