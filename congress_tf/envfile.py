@@ -268,6 +268,13 @@ S3Key = Annotated[str, AfterValidator(_text_rule(
     "an object key such as congress/prod.tfstate (A-Z, a-z, 0-9, ! _ . * ( ) - and / inside)"))]
 Region = Annotated[str, AfterValidator(_text_rule(r"[a-z0-9][a-z0-9-]{0,31}", "a region such as us-east-1"))]
 S3Bucket = Annotated[str, AfterValidator(_s3_bucket)]
+KeystoneRegion = Annotated[str, AfterValidator(_text_rule(
+    r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", "a Keystone region ID such as RegionOne (A-Z, a-z, 0-9, _ . -)"))]
+BarbicanRef = Annotated[str, AfterValidator(_text_rule(
+    r"https?://[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(:[0-9]{1,5})?/([A-Za-z0-9._~-]+/)*"
+    r"(containers|secrets)/[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
+    "a Barbican reference: https://<barbican>/v1/containers/<uuid> (a certificate container) or "
+    ".../v1/secrets/<uuid> (a PKCS12 secret)"))]
 Port = Annotated[int, Field(ge=1, le=65535, strict=True)]
 ApiPort = Annotated[int, Field(ge=1, le=65535, strict=True), AfterValidator(_api_port)]
 Seconds = Annotated[int, Field(ge=1, le=3600, strict=True)]
@@ -383,6 +390,18 @@ class Fencing(Model):
     password_env: EnvVarName = "CONGRESS_TF_FENCING_PASSWORD"
 
 
+class Catalog(Model):
+    """Keystone catalog registration (needs an admin token): service type policy, three endpoints."""
+    enabled: bool = False
+    region: KeystoneRegion | None = None  # None: keystone.region_name
+
+
+class OctaviaTls(Model):
+    """TLS terminated by Octavia with the operator's Barbican certificate; plain HTTP redirected."""
+    container_ref: BarbicanRef
+    redirect_port: Port = 80
+
+
 class LocalState(Model):
     backend: Literal["local"] = "local"
 
@@ -434,6 +453,8 @@ class Env(Model):
     datasource_monitor: DatasourceMonitor = DatasourceMonitor()
     congress_install: CongressInstall = CongressInstall()
     fencing: Fencing | None = None
+    octavia_tls: OctaviaTls | None = None
+    catalog: Catalog = Catalog()
     state: State = LocalState()
 
     @model_validator(mode="after")
@@ -441,6 +462,18 @@ class Env(Model):
         if self.auth_strategy == "keystone" and self.keystone.auth_url is None:
             raise ValueError("auth_strategy keystone needs keystone.auth_url "
                              "(or set auth_strategy: noauth for a lab)")
+        return self
+
+    @model_validator(mode="after")
+    def _octavia_tls(self) -> "Env":
+        if self.octavia_tls is None:
+            return self
+        if self.lb_provider != "octavia":
+            raise ValueError(f"octavia_tls needs lb_provider: octavia (it is {self.lb_provider}; auto may choose "
+                             "haproxy, which has no Barbican listener)")
+        if self.octavia_tls.redirect_port == self.api_port:
+            raise ValueError(f"octavia_tls.redirect_port must differ from api_port ({self.api_port}): the HTTPS "
+                             "listener is there; plain HTTP is redirected from redirect_port")
         return self
 
     @model_validator(mode="after")
@@ -622,6 +655,7 @@ _REQUIRED = {
 }
 
 _RANGES = {"policy_engine_count": "2 to 64", "api_port": "1024 to 65535", "port": "1 to 65535",
+           "redirect_port": "1 to 65535",
            "fall": "1 to 10", "rise": "1 to 10"}
 
 
@@ -704,6 +738,8 @@ def tfvars(env: Env, ids: dict[str, str | None], lb_provider: str) -> dict[str, 
         "datasource_monitor": env.datasource_monitor.model_dump(),
         "congress_install": env.congress_install.model_dump(),
         "fencing": env.fencing.model_dump(exclude={"password_env"}) if env.fencing else None,
+        "octavia_tls": env.octavia_tls.model_dump() if env.octavia_tls else None,
+        "catalog": env.catalog.model_dump(),
     }
     return out
 

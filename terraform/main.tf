@@ -7,6 +7,11 @@ locals {
   host = { vip = 10, database = 11, rabbitmq = 12, datasource = 20, haproxy = 30, galera = 40, rabbitmq_cluster = 50, policy_engine = 100 }
 
   api_vip = cidrhost(local.cidr, local.host.vip)
+  # The API's scheme follows TLS on the VIP; clients outside the subnet use the floating IP.
+  api_scheme      = var.lb_provider == "octavia" && var.octavia_tls != null ? "https" : "http"
+  api_url         = "${local.api_scheme}://${local.api_vip}:${var.api_port}/"
+  api_floating_ip = one(concat(module.lb_octavia[*].floating_ip, module.lb_haproxy[*].floating_ip))
+  api_public_url  = local.api_floating_ip == null ? local.api_url : "${local.api_scheme}://${local.api_floating_ip}:${var.api_port}/"
   # Addresses of the subnet that are never an external server's: the gateway, ours, the broadcast.
   reserved_addresses     = toset(concat([cidrhost(local.cidr, 1), cidrhost(local.cidr, -1)], [for i in range(10, 200) : cidrhost(local.cidr, i)]))
   external_backing_hosts = toset(concat(compact([try(var.backing.database.host, null)]), try(var.backing.rabbitmq.hosts, [])))
@@ -190,6 +195,7 @@ module "lb_octavia" {
   persistence          = var.lb_persistence
   allowed_client_cidrs = length(local.api_client_cidrs) > 0 ? local.api_client_cidrs : [local.cidr]
   floating_ip_pool     = var.floating_ip_pool
+  tls                  = var.octavia_tls
   health_check = {
     delay       = var.health_check.interval_s
     timeout     = var.health_check.timeout_s
@@ -208,4 +214,13 @@ module "lb_haproxy" {
   vip_address         = local.api_vip
   server_group_policy = var.server_group_policy
   floating_ip_pool    = var.floating_ip_pool
+}
+
+# Opt-in (needs an admin token): the policy service and its endpoints on the API URL.
+module "catalog" {
+  source = "./modules/catalog"
+  count  = var.catalog.enabled ? 1 : 0
+
+  region = coalesce(var.catalog.region, var.keystone.region_name)
+  urls   = { public = local.api_public_url, internal = local.api_url, admin = local.api_url }
 }

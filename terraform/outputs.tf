@@ -20,12 +20,26 @@ output "api_vip" {
 
 output "api_url" {
   description = "URL of the Congress API through the VIP."
-  value       = "http://${local.api_vip}:${var.api_port}/"
+  value       = local.api_url
+
+  precondition {
+    condition     = var.octavia_tls == null || var.lb_provider == "octavia"
+    error_message = "octavia_tls is for lb_provider octavia (a Barbican container on an Octavia listener); leave it null with lb_provider haproxy."
+  }
+  precondition {
+    condition     = try(var.octavia_tls.redirect_port, 0) != var.api_port
+    error_message = "octavia_tls.redirect_port must differ from api_port: the HTTPS listener is on api_port."
+  }
 }
 
 output "api_floating_ip" {
   description = "Floating IP of the API VIP, or null."
-  value       = one(concat(module.lb_octavia[*].floating_ip, module.lb_haproxy[*].floating_ip))
+  value       = local.api_floating_ip
+}
+
+output "catalog" {
+  description = "The Keystone catalog entry congress-tf registers (catalog.enabled): region and endpoint URL by interface; null when not registered."
+  value       = var.catalog.enabled ? { region = module.catalog[0].region, endpoints = module.catalog[0].endpoints } : null
 }
 
 output "nodes" {

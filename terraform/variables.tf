@@ -260,6 +260,24 @@ variable "api_port" {
   }
 }
 
+variable "octavia_tls" {
+  description = "lb_provider octavia: terminate TLS on the VIP with the certificate and key in this Barbican container (TERMINATED_HTTPS on api_port; Octavia's service user must be able to read it), redirect plain HTTP on redirect_port to HTTPS, insert X-Forwarded-Proto. null: plain HTTP."
+  type = object({
+    container_ref = string
+    redirect_port = optional(number, 80)
+  })
+  default = null
+
+  validation {
+    condition     = var.octavia_tls == null || can(regex("^https?://[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(:[0-9]{1,5})?/([A-Za-z0-9._~-]+/)*(containers|secrets)/[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", try(var.octavia_tls.container_ref, "")))
+    error_message = "octavia_tls.container_ref must be a Barbican reference: https://<barbican>/v1/containers/<uuid> (a certificate container) or .../v1/secrets/<uuid> (a PKCS12 secret)."
+  }
+  validation {
+    condition     = var.octavia_tls == null || try(var.octavia_tls.redirect_port >= 1 && var.octavia_tls.redirect_port <= 65535 && floor(var.octavia_tls.redirect_port) == var.octavia_tls.redirect_port, false)
+    error_message = "octavia_tls.redirect_port must be a whole number from 1 to 65535."
+  }
+}
+
 variable "lb_persistence" {
   description = "Sticky sessions: SOURCE_IP (the HA guide's recommendation) or HTTP_COOKIE."
   type        = string
@@ -341,6 +359,21 @@ variable "keystone" {
   validation {
     condition     = alltrue([for key, value in var.keystone : can(regex("^[A-Za-z0-9_.@+-]([A-Za-z0-9 _.@+-]{0,253}[A-Za-z0-9_.@+-])?$", value)) if value != null && !contains(["auth_url", "www_authenticate_uri"], key)])
     error_message = "keystone.region_name, project_name, project_domain_name, user_domain_name and username must each be one line of A-Z, a-z, 0-9, spaces inside and _ . @ + -, not empty."
+  }
+}
+
+variable "catalog" {
+  description = "Register Congress in the Keystone catalog (needs an admin token): service type policy named congress, public, internal and admin endpoints on the API URL (public on the floating IP when there is one) in region (null: keystone.region_name)."
+  type = object({
+    enabled = optional(bool, false)
+    region  = optional(string)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = var.catalog.region == null || can(regex("^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", coalesce(var.catalog.region, "-")))
+    error_message = "catalog.region must be a Keystone region ID (A-Z, a-z, 0-9, _ . -, at most 64 characters) or null for keystone.region_name."
   }
 }
 

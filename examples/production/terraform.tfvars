@@ -35,11 +35,15 @@ backing             = { mode = "cluster" }
 lb_provider         = "octavia"
 lb_persistence      = "SOURCE_IP"
 health_check        = { interval_s = 5, timeout_s = 3, fall = 3, rise = 2 }
+# TLS terminated by Octavia with the operator's certificate in Barbican; plain HTTP on 80 redirected.
+octavia_tls = { container_ref = "https://barbican.example.invalid:9311/v1/containers/00000000-0000-4000-8000-0000000ce271" } # DUMMY
 
 auth_strategy = "keystone"
 keystone = {
   auth_url = "https://keystone.example.invalid:5000/v3" # DUMMY
 }
+# The policy service and its endpoints in the Keystone catalog (needs an admin token).
+catalog                = { enabled = true, region = "RegionOne" }
 datasource_sync_period = 30
 datasource_monitor     = { interval_s = 10, timeout_s = 30 }
 congress_install       = { source = "index", url = "https://pypi.example.invalid/simple" } # a mirror

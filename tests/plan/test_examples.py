@@ -82,7 +82,8 @@ def test_outputs_are_known_at_plan_time(example):
     _, plan = example
     for name in ("api_vip", "api_url", "nodes", "node_ids", "cloud_init"):
         assert plan.raw["output_changes"][name]["after_unknown"] is False, name
-    assert plan.outputs["api_url"] == f"http://{plan.outputs['api_vip']}:{API_PORT}/"
+    tls = any(plan.raw["variables"].get(name, {}).get("value") for name in ("octavia_tls", "haproxy_tls"))
+    assert plan.outputs["api_url"] == f"{'https' if tls else 'http'}://{plan.outputs['api_vip']}:{API_PORT}/"
 
 
 def test_no_instance_waits_for_another(example, terraform, tmp_path):
@@ -99,9 +100,11 @@ def test_octavia_pool_is_sticky_checked_and_has_every_policy_engine(name, exampl
     plan = example_plans[name]
     (pool,) = plan.values("openstack_lb_pool_v2")
     assert pool["persistence"] == [{"type": "SOURCE_IP", "cookie_name": None}]
-    (listener,) = plan.values("openstack_lb_listener_v2")
-    assert (listener["protocol"], listener["protocol_port"]) == ("HTTP", API_PORT)
     variables = {k: v["value"] for k, v in plan.raw["variables"].items()}
+    # With octavia_tls a second listener only redirects plain HTTP (tests/plan/test_catalog.py).
+    (listener,) = [v for v in plan.values("openstack_lb_listener_v2") if v["protocol_port"] == API_PORT]
+    protocol = "TERMINATED_HTTPS" if variables.get("octavia_tls") else "HTTP"
+    assert (listener["protocol"], listener["protocol_port"]) == (protocol, API_PORT)
     clients = variables["allowed_client_cidrs"] + variables["admin_cidrs"]
     # Never open to all by omission: without named clients only the cluster subnet may call.
     # In the order Octavia returns them (sorted), or every re-plan after apply updates the listener.

@@ -16,6 +16,13 @@ ENUMS = {
     "openstack_lb_monitor_v2": {
         "type": ("TCP", "UDP-CONNECT", "HTTP", "HTTPS", "TLS-HELLO", "PING", "SCTP"),
     },
+    # StringInSlice with ignoreCase: lower case is accepted too (see IGNORE_CASE).
+    "openstack_lb_l7policy_v2": {
+        "action": ("REDIRECT_TO_POOL", "REDIRECT_TO_URL", "REJECT", "REDIRECT_PREFIX"),
+    },
+    "openstack_identity_endpoint_v3": {
+        "interface": ("admin", "internal", "public"),
+    },
     "openstack_networking_secgroup_rule_v2": {
         "direction": ("ingress", "egress"),
         "ethertype": ("IPv4", "IPv6"),
@@ -26,6 +33,7 @@ ENUMS = {
     },
 }
 NUMERIC_OK = {("openstack_networking_secgroup_rule_v2", "protocol"): range(0, 256)}
+IGNORE_CASE = {("openstack_lb_l7policy_v2", "action")}
 
 # Attributes (or whole nested blocks) marked ForceNew: a planned change to any of them
 # makes Terraform replace the resource.  "*" = every attribute of the type.
@@ -60,6 +68,10 @@ FORCE_NEW = {
     "openstack_lb_pool_v2": {"region", "tenant_id", "protocol", "listener_id", "loadbalancer_id"},
     "openstack_lb_monitor_v2": {"region", "tenant_id", "pool_id", "type"},
     "openstack_lb_member_v2": {"region", "tenant_id", "pool_id", "address", "protocol_port", "subnet_id"},
+    "openstack_lb_l7policy_v2": {"region", "tenant_id", "listener_id"},
+    "openstack_lb_l7rule_v2": {"region", "tenant_id", "l7policy_id"},
+    "openstack_identity_service_v3": {"region"},
+    "openstack_identity_endpoint_v3": {"region"},
 }
 
 # SDKv2 StateFunc: the real provider stores the SHA-1 hex digest instead of the text.
@@ -76,6 +88,10 @@ DEFAULTS = {
         "block_device.delete_on_termination": False, "block_device.multiattach": False,
     },
     "openstack_lb_pool_v2": {"admin_state_up": True},
+    "openstack_lb_l7policy_v2": {"admin_state_up": True},
+    "openstack_lb_l7rule_v2": {"admin_state_up": True, "invert": False},
+    "openstack_identity_service_v3": {"enabled": True},
+    "openstack_identity_endpoint_v3": {"interface": "public"},
 }
 
 # Attributes inside set-nested blocks that a new resource's configuration leaves unset and the

@@ -27,7 +27,7 @@ from tf.gen import tfplugin_pb2 as pb
 from tf.gen import tfplugin_pb2_grpc as pb_grpc
 
 from provider_double.provider_config import configure_error
-from provider_double.rules import DEFAULTS, ENUMS, FORCE_NEW, HASHED, NUMERIC_OK, SET_ELEMENT_ZERO_VALUES
+from provider_double.rules import DEFAULTS, ENUMS, FORCE_NEW, HASHED, IGNORE_CASE, NUMERIC_OK, SET_ELEMENT_ZERO_VALUES
 
 SCHEMA = json.loads(Path(__file__).with_name("schema.json").read_text())
 RESOURCES = SCHEMA["resource_schemas"]
@@ -161,8 +161,9 @@ def enum_errors(type_name: str, config: dict) -> list[pb.Diagnostic]:
     diags = []
     for dotted, allowed in ENUMS.get(type_name, {}).items():
         numeric = NUMERIC_OK.get((type_name, dotted), ())
+        fold = str.upper if (type_name, dotted) in IGNORE_CASE else str
         for path, value in find(config, dotted.split(".")):
-            if value in allowed or (value.isdigit() and int(value) in numeric):
+            if fold(value) in allowed or (value.isdigit() and int(value) in numeric):
                 continue
             key = ".".join(map(str, path))  # SDKv2 names nested keys like persistence.0.type
             listed = " ".join(json.dumps(a) for a in allowed)

@@ -33,6 +33,10 @@ RESOURCE_TYPES = (
     "openstack_lb_pool_v2",
     "openstack_lb_monitor_v2",
     "openstack_lb_member_v2",
+    "openstack_lb_l7policy_v2",
+    "openstack_lb_l7rule_v2",
+    "openstack_identity_service_v3",
+    "openstack_identity_endpoint_v3",
 )
 
 

@@ -52,3 +52,12 @@ variable "floating_ip_pool" {
   type        = string
   default     = null
 }
+
+variable "tls" {
+  description = "TLS on the VIP: container_ref, the Barbican certificate container of a TERMINATED_HTTPS listener on api_port; redirect_port, where plain HTTP is redirected to HTTPS. null: plain HTTP on api_port."
+  type = object({
+    container_ref = string
+    redirect_port = number
+  })
+  default = null
+}
