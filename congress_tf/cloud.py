@@ -53,6 +53,13 @@ class ServerState:
     fault: str = ""  # Nova's fault message, for a server in ERROR
 
 
+@dataclass(frozen=True)
+class CatalogEndpoint:
+    interface: str  # public, internal or admin
+    region: str
+    url: str
+
+
 class CloudError(Exception):
     """The cloud could not be reached or answered an error."""
 
@@ -70,6 +77,7 @@ class Cloud(Protocol):
     def server_states(self, names: list[str]) -> dict[str, ServerState]: ...
     def key_pairs(self) -> list[str]: ...
     def compute_host_count(self) -> int | None: ...  # None: not visible to this user
+    def catalog_endpoints(self, service_type: str) -> list[CatalogEndpoint] | None: ...  # None: no catalog to read
 
 
 # --- names to IDs --------------------------------------------------------------------------------
@@ -373,3 +381,15 @@ class OpenStackCloud:
         except self._errors as exc:
             raise CloudError(str(exc)) from exc
         return sum(s.status == "enabled" and s.state == "up" for s in services)
+
+    def catalog_endpoints(self, service_type: str) -> list[CatalogEndpoint] | None:
+        """The endpoints of a service type in the catalog of this user's own token: any user may read
+        it, where listing Keystone's endpoints needs an admin. None when the token carries no catalog."""
+        try:
+            catalog = self.conn.session.auth.get_access(self.conn.session).service_catalog.catalog
+        except Exception:  # noqa: BLE001 - keystoneauth raises several kinds (no auth plugin, unreachable, ...)
+            return None
+        if catalog is None:
+            return None
+        return [CatalogEndpoint(e.get("interface", ""), e.get("region_id") or e.get("region") or "", e.get("url", ""))
+                for service in catalog if service.get("type") == service_type for e in service.get("endpoints", [])]

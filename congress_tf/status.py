@@ -76,6 +76,7 @@ def run_checks(env: Any, outputs: dict[str, Any], cloud: Cloud | None, probe: Pr
                                     f"{lb.provisioning_status}/{lb.operating_status}"))
                 for address, state in sorted(lb.members.items()):
                     checks.append(Check("octavia member", address, state == "ONLINE", state))
+        checks += catalog_checks(env, outputs, cloud)
         names = sorted(n for role in nodes.values() for n in role)
         for name, state in sorted(cloud.server_states(names).items()):
             detail = f"{state.status}: {state.fault}" if state.fault else state.status
@@ -83,6 +84,44 @@ def run_checks(env: Any, outputs: dict[str, Any], cloud: Cloud | None, probe: Pr
     except CloudError as exc:
         checks.append(Check("cloud", env.cloud or "(OS_* variables)", False, str(exc)))
     return checks
+
+
+def catalog_checks(env: Any, outputs: dict[str, Any], cloud: Cloud) -> list[Check]:
+    """Does the Keystone catalog send `openstack congress` to this environment's VIP? With catalog
+    registration (the `catalog` output), each registered interface must be there with its URL; without,
+    any policy endpoint of the region must point at the VIP or its floating IP. Nothing when the
+    user's token carries no catalog."""
+    found = cloud.catalog_endpoints("policy")
+    if found is None:
+        return []
+    registered = outputs.get("catalog")
+    region = registered["region"] if registered else (env.catalog.region or env.keystone.region_name)
+    here = [e for e in found if e.region == region]
+    checks = []
+    if registered:
+        for interface, want in sorted(registered["endpoints"].items()):
+            urls = [e.url for e in here if e.interface == interface]
+            target = f"policy {interface} ({region})"
+            if not urls:
+                checks.append(Check("catalog endpoint", target, False, f"missing (congress-tf registered {want})"))
+            else:
+                ok = [_same_url(url, want) for url in urls] == [True]
+                checks.append(Check("catalog endpoint", target, ok, f"{want} as registered" if ok else
+                                    f"{', '.join(urls)}: expected {want} once"))
+        return checks
+    api_url = outputs.get("api_url") or ""
+    ours = [api_url] + ([api_url.replace(str(outputs["api_vip"]), str(outputs["api_floating_ip"]), 1)]
+                        if outputs.get("api_floating_ip") else [])
+    for e in sorted(here, key=lambda e: (e.interface, e.url)):
+        ok = any(_same_url(e.url, url) for url in ours)
+        checks.append(Check("catalog endpoint", f"policy {e.interface} ({region})", ok,
+                            "points at the VIP (not registered by congress-tf)" if ok else
+                            f"{e.url} is not this environment's API ({' or '.join(ours)})"))
+    return checks
+
+
+def _same_url(a: str, b: str) -> bool:
+    return a.rstrip("/") == b.rstrip("/")
 
 
 def network_checks(env: Any, outputs: dict[str, Any], nodes: dict[str, dict[str, str]], probe: Probe,

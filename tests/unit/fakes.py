@@ -7,7 +7,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from congress_tf.cloud import Flavor, Found, LoadBalancerStatus, Quota, ServerState
+from congress_tf.cloud import CatalogEndpoint, Flavor, Found, LoadBalancerStatus, Quota, ServerState
 
 IMAGE_ID = "11111111-1111-4111-8111-111111111111"
 
@@ -38,6 +38,7 @@ class FakeCloud:
     compute_hosts: int | None = 64  # enough for any policy_engine_count; None: not visible (a non-admin user)
     opened_as: list[str | None] = field(default_factory=list)
     member_changes: list[tuple[str, str, bool]] = field(default_factory=list)
+    catalog: list[CatalogEndpoint] | None = None  # the token's catalog entries of type policy; None: unreadable
 
     def images(self): return list(self.images_)
     def flavors(self): return list(self.flavors_)
@@ -51,6 +52,7 @@ class FakeCloud:
     def server_states(self, names): return {n: ServerState(self.servers.get(n, "MISSING")) for n in names}
     def key_pairs(self): return list(self.key_pairs_)
     def compute_host_count(self): return self.compute_hosts
+    def catalog_endpoints(self, service_type): return None if self.catalog is None else list(self.catalog)
 
     def factory(self, cloud_name):
         self.opened_as.append(cloud_name)
