@@ -45,12 +45,15 @@ api_port: 1789
 lb_persistence: SOURCE_IP     # or HTTP_COOKIE
 # floating_ip_pool: public    # external network to take a floating IP for the VIP from
 health_check: {{interval_s: 2, timeout_s: 2, fall: 2, rise: 2}}
+# octavia_tls: {{container_ref: https://barbican.example.org:9311/v1/secrets/<uuid>}}   # lb_provider octavia:
+#                            # HTTPS with a Barbican certificate, plain HTTP on redirect_port (80) redirected
 
 auth_strategy: noauth         # keystone (needs keystone.auth_url and $CONGRESS_TF_KEYSTONE_PASSWORD) or noauth
 # keystone:
 #   auth_url: https://keystone.example.org:5000/v3
 #   username: congress
 #   password_env: CONGRESS_TF_KEYSTONE_PASSWORD
+# catalog: {{enabled: true}}  # register service type policy + endpoints in Keystone (needs an admin's cloud)
 
 datasource_sync_period: 5     # seconds
 datasource_monitor: {{interval_s: 10, timeout_s: 30}}
