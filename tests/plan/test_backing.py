@@ -9,7 +9,6 @@ import json
 import re
 
 import pytest
-import tftest
 import yaml
 from paths import example_tfvars
 
@@ -222,15 +221,6 @@ def test_every_congress_node_gets_the_one_encryption_key(plans, mode):
     for name, output in outputs.items():
         if not output["sensitive"]:
             assert key not in json.dumps(output.get("value")), name
-
-
-@pytest.fixture(scope="module")
-def plan_error(plan):
-    def run(var_file=MINIMAL, **overrides) -> str:
-        with pytest.raises(tftest.TerraformTestError) as failure:
-            plan(var_file=var_file, **overrides)
-        return " ".join(" ".join(map(str, failure.value.args)).split())
-    return run
 
 
 SECRETS = {"db_password": "a-good-db-password-1", "rabbit_password": "a-good-rabbit-password-1",

@@ -4,7 +4,6 @@ the root module. Nothing asserted here is a value the real provider computes at 
 from __future__ import annotations
 
 import pytest
-import tftest
 from paths import example_tfvars
 
 MINIMAL = example_tfvars("minimal")          # Octavia, no floating IP, noauth
@@ -122,16 +121,6 @@ def test_without_tls_the_listener_stays_plain_http(example_plans):
     assert listeners(minimal)[1789]["default_tls_container_ref"] is None
     assert minimal.of_type("openstack_lb_l7policy_v2") == []
     assert minimal.outputs["api_url"].startswith("http://")
-
-
-@pytest.fixture(scope="module")
-def plan_error(plan):
-    def run(var_file=MINIMAL, **overrides) -> str:
-        with pytest.raises(tftest.TerraformTestError) as failure:
-            plan(var_file=var_file, **overrides)
-        return " ".join(" ".join(map(str, failure.value.args)).split())
-
-    return run
 
 
 @pytest.mark.parametrize("region", ["", "Region One", "north/1", "x" * 65])

@@ -1,7 +1,6 @@
 """Bad inputs fail `terraform plan` with the module's own validation message, one rule per test."""
 
 import pytest
-import tftest
 from paths import example_tfvars
 
 MINIMAL = example_tfvars("minimal")
@@ -12,17 +11,6 @@ SECRETS = {
     "vrrp_password": "a-good-vrrp-password-1",
     "encryption_key": "YS1nb29kLWZlcm5ldC1rZXktZm9yLXRoZS10ZXN0cyE=",
 }
-
-
-@pytest.fixture(scope="module")
-def plan_error(plan):
-    def run(**overrides) -> str:
-        with pytest.raises(tftest.TerraformTestError) as failure:
-            plan(var_file=MINIMAL, **overrides)
-        # Terraform wraps long messages: compare with whitespace collapsed.
-        return " ".join(" ".join(map(str, failure.value.args)).split())
-
-    return run
 
 
 def test_the_baseline_plans(plan):
