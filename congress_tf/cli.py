@@ -45,12 +45,20 @@ def main(ctx: click.Context, terraform_path: str | None, verbose: bool) -> None:
     ctx.obj["terraform_path"] = terraform_path
     ctx.obj.setdefault("cloud_factory", _open_cloud)
     ctx.obj.setdefault("probe", _probe)
+    ctx.obj.setdefault("remote", _ssh)
 
 
 def _probe():
     from congress_tf.status import NetworkProbe
 
     return NetworkProbe()
+
+
+def _ssh(user: str):
+    """run(address, command) as root on a node over SSH (rolling changes)."""
+    from congress_tf.rollout import ssh_runner
+
+    return ssh_runner(user)
 
 
 def _open_cloud(cloud_name):
@@ -329,12 +337,17 @@ def public_outputs(runner) -> dict:
     return {name: out.get("value") for name, out in outputs.items() if not out.get("sensitive")}
 
 
-def rolling_plan(runner, plan_file: Path, as_json: bool):
-    """The waves of a saved plan; refused (exit 2, nothing applied) when waves cannot keep it up."""
-    from congress_tf.rollout import plan_rollout
+def rolling_plan(ctx: click.Context, runner, plan_file: Path, ssh_user: str, as_json: bool):
+    """The waves of a saved plan; refused (exit 2, nothing applied) when waves cannot keep it up.
+    A pair's serving VM (VIP holder, ds-node host) is asked on the VMs and rolled last."""
+    from congress_tf.rollout import plan_rollout_asking
 
     with terraform_step("show"):
-        rollout = plan_rollout(runner.show_json(plan_file))
+        plan = runner.show_json(plan_file)
+    rollout, active = plan_rollout_asking(plan, ctx.obj["remote"](ssh_user))
+    for role, node in active.items():
+        _echo(f"  {role} pair: {node} serves now, rolled last" if node else
+              f"  {role} pair: no VM said it serves (SSH as {ssh_user}?); the first-named one is rolled last", as_json)
     if rollout.refusals:
         raise BadInput("not applied: this change cannot roll one VM at a time:\n"
                        + "\n".join(f"  {r}" for r in rollout.refusals)
@@ -354,13 +367,8 @@ def roll(ctx: click.Context, env, runner, var_files, rollout, timeout_s: float, 
         with terraform_step("apply"):
             runner.apply(var_file=var_files, extra=[f"-target={a}" for a in rollout.rest], json_stream=True,
                          stream_handler=Progress(_echo, quiet=as_json))
-    outputs = public_outputs(runner)
-    lbs = (outputs.get("nodes") or {}).get("haproxy") or {}
-    if lbs:
-        pool = ro.HaproxyPool([ro.ssh_admin_socket(ip, ssh_user) for _, ip in sorted(lbs.items())])
-    else:
-        pool = ro.OctaviaPool(open_cloud(ctx, env), f"{env.name_prefix}-api")
-    steps = ro.LoadBalancerSteps(ctx.obj["probe"](), env.api_port, pool)
+    steps = ro.rollout_steps(public_outputs(runner), rollout, ctx.obj["remote"](ssh_user), ctx.obj["probe"](),
+                             env.api_port, lambda: ro.OctaviaPool(open_cloud(ctx, env), f"{env.name_prefix}-api"))
 
     def apply_wave(wave) -> None:
         with terraform_step(f"apply ({wave.node})"):
@@ -472,7 +480,8 @@ def plan(ctx: click.Context, file: Path, as_json: bool) -> None:
               help="Rolling changes: how long one replaced VM may take to be healthy before the rollout stops.")
 @click.option("--all-at-once", is_flag=True, help="Apply VM replacements in one go, as Terraform would (a maintenance window).")
 @click.option("--ssh-user", default="debian", show_default=True,
-              help="Rolling changes behind HAProxy: the user to drain policy engines as, over SSH on the HAProxy VMs.")
+              help="Rolling changes: the user (with sudo) to reach the VMs as over SSH: drain policy engines on the "
+                   "HAProxy VMs, find and hand over the serving VM of a pair, check a rebuilt VM rejoined its cluster.")
 @JSON
 @click.pass_context
 def apply(ctx: click.Context, file: Path, yes: bool, wave_timeout: float, all_at_once: bool, ssh_user: str,
@@ -504,7 +513,7 @@ def apply(ctx: click.Context, file: Path, yes: bool, wave_timeout: float, all_at
         else:
             with terraform_step("plan"):
                 runner.plan(var_files, out=sd.plan_file, json_stream=True, stream_handler=progress)
-            rollout = rolling_plan(runner, sd.plan_file, as_json) if deployed and not all_at_once else None
+            rollout = rolling_plan(ctx, runner, sd.plan_file, ssh_user, as_json) if deployed and not all_at_once else None
             changes = progress.summary or {}
             if not any(changes.get(k) for k in ("add", "change", "remove", "import")):
                 _echo("No changes.", as_json)

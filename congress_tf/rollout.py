@@ -12,14 +12,20 @@ membership secret changes under both members, or the only database VM would be r
 -target=... -replace=...`) with `Steps` around each: drain, wait healthy, put back, wait in
 service, each wait with a timeout that stops the rollout and leaves the remaining waves untouched.
 `LoadBalancerSteps` are those steps for both load balancers: HAProxy through its admin socket
-(one `send` per HAProxy VM), Octavia through member admin_state_up.
+(one `send` per HAProxy VM), Octavia through member admin_state_up.  With `Members` (commands on
+the VMs, over SSH in the CLI) they also ask which VM of a pair serves now, hand its service over
+to the other before its wave (keepalived stopped: the VIP moves at once; Pacemaker stopped: ds-node
+moves in order) and wait for a rebuilt VM to be back in its cluster (Pacemaker partition, Galera
+wsrep state, RabbitMQ running nodes), not only for its port to open.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import re
+import shlex
 import subprocess
 import time
 from collections.abc import Callable, Mapping
@@ -72,6 +78,7 @@ class Rollout:
     waves: list[Wave] = field(default_factory=list)
     rest: list[str] = field(default_factory=list)        # applied first, as usual
     refusals: list[str] = field(default_factory=list)
+    members: dict[str, list[str]] = field(default_factory=dict)   # role -> every VM of it after the change
 
     def describe(self) -> list[str]:
         return [f"wave {i}/{len(self.waves)}: {w.action} {w.node} ({w.role})" for i, w in enumerate(self.waves, 1)]
@@ -157,6 +164,7 @@ def plan_rollout(plan: dict, active: Mapping[str, str] | None = None) -> Rollout
         by_role.setdefault(role, []).append(node)
     all_of_role = {role: sorted({n for n in after_ci if _role_of_rendered(after_ci[n]) == role} |
                                 set(by_role.get(role, [])), key=_natural) for role in ROLE_ORDER}
+    rollout.members = {role: [n for n in nodes if n in after_ci] or nodes for role, nodes in all_of_role.items()}
     for role, (path, pattern, why) in PAIR_SECRETS.items():
         replaced = [n for n in by_role.get(role, []) if going[n][1] == "replace"]
         if len(replaced) >= 2 and any(_secret(before_ci.get(n), path, pattern) != _secret(after_ci.get(n), path, pattern)
@@ -252,20 +260,34 @@ def haproxy_stats(send: Callable[[str], str]) -> dict[str, dict[str, str]]:
     return {r["svname"]: r for r in rows if r.get("pxname") == BACKEND and r["svname"] not in ("FRONTEND", "BACKEND")}
 
 
-def ssh_admin_socket(host: str, user: str, socket_path: str = "/run/haproxy/admin.sock",
-                     timeout_s: float = 30.0) -> Callable[[str], str]:
-    """send(command) to one HAProxy VM's admin socket over SSH (the operator's key; socat on the VM).
+Run = Callable[[str, str], tuple[int, str]]   # run(address, shell command as root) -> (exit code, stdout)
+
+
+def ssh_runner(user: str, timeout_s: float = 30.0) -> Run:
+    """run(host, command) on a VM as root (`sudo -n`) over SSH as `user` (the operator's key).
     Host keys are not pinned: a replaced VM comes back with a new key on the same address, and
-    nothing secret crosses this channel (drain, ready, show stat)."""
+    nothing secret crosses this channel (drain, ready, show stat, cluster state)."""
+    def run(host: str, command: str) -> tuple[int, str]:
+        argv = ["ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "-o", "StrictHostKeyChecking=no",
+                "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", f"{user}@{host}",
+                shlex.join(["sudo", "-n", "sh", "-c", command])]
+        try:
+            result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout_s, stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            raise RolloutStopped(f"ssh {user}@{host}: no answer within {timeout_s:.0f}s") from None
+        if result.returncode == 255:
+            raise RolloutStopped(f"ssh {user}@{host} failed: {result.stderr.strip()}")
+        return result.returncode, result.stdout
+    return run
+
+
+def admin_socket(run: Run, host: str, socket_path: str = "/run/haproxy/admin.sock") -> Callable[[str], str]:
+    """send(command) to the HAProxy admin socket of the VM at `host` (socat on the VM)."""
     def send(command: str) -> str:
-        result = subprocess.run(
-            ["ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "-o", "StrictHostKeyChecking=no",
-             "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", f"{user}@{host}",
-             "sudo", "socat", "stdio", socket_path],
-            input=command + "\n", capture_output=True, text=True, timeout=timeout_s)
-        if result.returncode != 0:
-            raise RolloutStopped(f"ssh {user}@{host} (HAProxy admin socket) failed: {result.stderr.strip()}")
-        return result.stdout
+        code, out = run(host, f"echo {shlex.quote(command)} | socat stdio {socket_path}")
+        if code != 0:
+            raise RolloutStopped(f"HAProxy admin socket on {host}: socat exited {code}")
+        return out
     return send
 
 
@@ -320,6 +342,93 @@ class OctaviaPool:
         return state == "ONLINE", f"Octavia member {ip}: {state}"
 
 
+class Members:
+    """The pairs and clusters as their VMs see them, through `run` (commands as root on a VM by
+    address): which VM of a pair serves now, the hand-over before its wave, and whether a rebuilt
+    VM is back in its cluster.  nodes: the `nodes` output (role -> name -> address); members:
+    Rollout.members (how many database and bus VMs make the cluster whole)."""
+
+    # What hands a pair's service to the other VM at once: keepalived's stop sends a priority-0
+    # advert (the backup takes the VIP within one advert interval, no timers to wait out);
+    # Pacemaker's stop moves its resources off the node before it leaves (no failure detection).
+    HAND_OVER = {"haproxy": "systemctl stop keepalived.service", "datasource": "systemctl stop pacemaker.service"}
+    # The other VM can take over: its HAProxy serves (keepalived's own track URL) / it is in the partition.
+    READY = {"haproxy": "curl -fsS -m 2 -o /dev/null http://127.0.0.1:8404/haproxy-serving",
+             "datasource": "crm_node --partition"}
+
+    def __init__(self, run: Run, nodes: Mapping[str, Mapping[str, str]], vip: str | None = None,
+                 members: Mapping[str, list[str]] | None = None):
+        self.run, self.vip = run, vip
+        self.ips = {name: ip for group in nodes.values() for name, ip in (group or {}).items()}
+        self.pairs = {role: sorted((nodes.get(role) or {}), key=_natural) for role in PAIR_SECRETS}
+        self.members = dict(members or {})
+
+    def _ask(self, name: str, command: str) -> tuple[int, str] | None:
+        """(exit code, output) of `command` on `name`; None when the VM cannot be asked (down, gone)."""
+        try:
+            return self.run(self.ips[name], command)
+        except (RolloutStopped, OSError, subprocess.SubprocessError):
+            return None
+
+    def active(self, role: str) -> str | None:
+        """The VM of the pair serving now: the HAProxy VM holding the VIP, the datasource VM
+        Pacemaker runs ds-node on; None when no VM says so."""
+        for name in self.pairs.get(role, []):
+            if role == "haproxy":
+                answer = self._ask(name, "ip -4 -o addr show")
+                if answer and self.vip and f" {self.vip}/" in answer[1]:
+                    return name
+            elif role == "datasource":
+                answer = self._ask(name, "crm_resource --resource ds-node --locate")
+                found = re.search(r"running on:\s*(\S+)", answer[1]) if answer else None
+                if found:
+                    return found[1]
+        return None
+
+    def hand_over(self, wave: Wave, timeout_s: float, interval_s: float = 0.5) -> bool:
+        """When `wave.node` serves its pair now: hand over to the other VM (once that one is ready)
+        and wait until it serves.  False when there was nothing to hand over."""
+        if wave.role not in self.HAND_OVER or self.active(wave.role) != wave.node:
+            return False
+        others = [n for n in self.pairs[wave.role] if n != wave.node]
+        ready = [n for n in others if (self._ask(n, self.READY[wave.role]) or (1, ""))[0] == 0]
+        if not ready:
+            raise RolloutStopped(f"{wave.node} serves its pair and no other {wave.role} VM is ready to take over "
+                                 f"({', '.join(others) or 'none'}): not handed over, nothing replaced")
+        code, _ = self.run(self.ips[wave.node], self.HAND_OVER[wave.role])
+        if code != 0:
+            raise RolloutStopped(f"{wave.node}: {self.HAND_OVER[wave.role]!r} exited {code}")
+        deadline = time.monotonic() + timeout_s
+        while (now := self.active(wave.role)) in (None, wave.node):
+            if time.monotonic() >= deadline:
+                raise RolloutStopped(f"{wave.node} handed its {wave.role} service over but no other VM took it "
+                                     f"within {timeout_s:.0f}s (serving now: {now or 'none'})")
+            time.sleep(interval_s)
+        return True
+
+    def whole(self, wave: Wave) -> tuple[bool, str]:
+        """The rebuilt VM is back in its cluster, as the VM itself says."""
+        if wave.role == "datasource":
+            answer = self._ask(wave.node, "crm_node --partition")
+            seen = set(answer[1].split()) if answer and answer[0] == 0 else set()
+            want = set(self.pairs["datasource"])
+            return want <= seen, f"Pacemaker partition: {' '.join(sorted(seen)) or 'none'} (want {' '.join(sorted(want))})"
+        size = len(self.members.get(wave.role, []))
+        if wave.role == "database" and size >= 2:
+            answer = self._ask(wave.node, "mysql -Nse \"SHOW GLOBAL STATUS LIKE 'wsrep_%'\"")
+            status = dict(line.split("\t", 1) for line in (answer[1] if answer else "").splitlines() if "\t" in line)
+            state, joined = status.get("wsrep_local_state_comment", "?"), status.get("wsrep_cluster_size", "0")
+            return state == "Synced" and joined == str(size), f"Galera: {state}, cluster size {joined} of {size}"
+        if wave.role == "rabbitmq" and size >= 2:
+            answer = self._ask(wave.node, "rabbitmqctl -q cluster_status --formatter json")
+            try:
+                running = json.loads(answer[1]).get("running_nodes", []) if answer and answer[0] == 0 else []
+            except ValueError:
+                running = []
+            return len(running) == size, f"RabbitMQ: {len(running)} of {size} nodes running"
+        return True, ""
+
+
 @dataclass
 class LoadBalancerSteps:
     """Steps of every role: policy engines go through the load balancer (`pool`: HaproxyPool or
@@ -328,6 +437,8 @@ class LoadBalancerSteps:
     api_port: int
     pool: HaproxyPool | OctaviaPool | None = None
     check_timeout_s: float = 5.0
+    members: Members | None = None       # pairs handed over first, clusters checked whole
+    hand_over_timeout_s: float = 120.0
 
     PORTS = {"database": 3306, "rabbitmq": 5672, "datasource": 22}
 
@@ -339,6 +450,8 @@ class LoadBalancerSteps:
 
     def drain(self, wave: Wave) -> None:
         self._pool("drain", wave)
+        if self.members is not None and wave.action == "replace":
+            self.members.hand_over(wave, self.hand_over_timeout_s)
 
     def restore(self, wave: Wave) -> None:
         if wave.action == "remove" and isinstance(self.pool, OctaviaPool):
@@ -349,9 +462,43 @@ class LoadBalancerSteps:
         if wave.ip is None:
             return False, f"no address known for {wave.node}"
         if wave.role in ("policy_engine", "haproxy"):     # an HAProxy VM serves the API on its own address too
-            return self.probe.http(f"http://{wave.ip}:{self.api_port}/", self.check_timeout_s)
-        return self.probe.tcp(wave.ip, self.PORTS.get(wave.role, 22), self.check_timeout_s)
+            ok, detail = self.probe.http(f"http://{wave.ip}:{self.api_port}/", self.check_timeout_s)
+        else:
+            ok, detail = self.probe.tcp(wave.ip, self.PORTS.get(wave.role, 22), self.check_timeout_s)
+        if ok and self.members is not None:
+            whole, said = self.members.whole(wave)
+            return whole, "; ".join(d for d in (detail, said) if d)
+        return ok, detail
 
     def serving(self, wave: Wave) -> tuple[bool, str]:
         found = self._pool("up", wave)
         return found if found is not None else self.healthy(wave)
+
+
+def plan_rollout_asking(plan: dict, run: Run) -> tuple[Rollout, dict[str, str | None]]:
+    """plan_rollout with each replaced pair's serving VM asked on the VMs (Members.active) and
+    rolled last; also returns what each pair said (None: no VM said it serves)."""
+    rollout = plan_rollout(plan)
+    paired = sorted({w.role for w in rollout.waves if w.role in PAIR_SECRETS and w.action == "replace"})
+    if not paired or rollout.refusals:
+        return rollout, {}
+    outputs = planned_outputs(plan)
+    members = Members(run, outputs.get("nodes") or {}, outputs.get("api_vip"))
+    active = {role: members.active(role) for role in paired}
+    return plan_rollout(plan, {role: node for role, node in active.items() if node}), active
+
+
+def planned_outputs(plan: dict) -> dict[str, Any]:
+    """The root module's outputs as planned (`terraform show -json`), by name."""
+    return {name: out.get("value") for name, out in ((plan.get("planned_values") or {}).get("outputs") or {}).items()}
+
+
+def rollout_steps(outputs: Mapping[str, Any], rollout: Rollout, run: Run, probe: Any, api_port: int,
+                  octavia: Callable[[], OctaviaPool] | None = None) -> LoadBalancerSteps:
+    """The steps `congress-tf apply` runs around each wave: the HAProxy pair's admin sockets (or
+    Octavia, when there are no HAProxy VMs), the pairs' hand-over and the clusters' checks."""
+    nodes = outputs.get("nodes") or {}
+    lbs = nodes.get("haproxy") or {}
+    pool = HaproxyPool([admin_socket(run, ip) for _, ip in sorted(lbs.items())]) if lbs else \
+        (octavia() if octavia else None)
+    return LoadBalancerSteps(probe, api_port, pool, members=Members(run, nodes, outputs.get("api_vip"), rollout.members))

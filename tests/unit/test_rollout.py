@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from congress_tf.cloud import LoadBalancerStatus
-from congress_tf.rollout import RolloutStopped, Wave, plan_rollout, run_waves
+from congress_tf.rollout import (LoadBalancerSteps, Members, RolloutStopped, Wave, plan_rollout, plan_rollout_asking,
+                                 run_waves)
 from deployed import day2  # noqa: F401 (a fixture)
 from test_commands import fake_tf  # noqa: F401 (a fixture)
 
@@ -117,6 +118,132 @@ def test_a_wave_that_never_gets_healthy_stops_the_rollout_and_leaves_the_rest():
     assert "restore b" not in steps.log      # a VM that is not healthy is not put back
 
 
+# ---- the pairs and clusters, as their VMs answer ----------------------------------------------
+
+NODES = {"haproxy": {"congress-lb-0": "198.18.40.30", "congress-lb-1": "198.18.40.31"},
+         "datasource": {"congress-ds-0": "198.18.40.20", "congress-ds-1": "198.18.40.21"},
+         "backing": {"congress-db-0": "198.18.40.40", "congress-db-1": "198.18.40.41", "congress-db-2": "198.18.40.42",
+                     "congress-mq-0": "198.18.40.50", "congress-mq-1": "198.18.40.51", "congress-mq-2": "198.18.40.52"}}
+VIP = "198.18.40.10"
+
+
+class PairVMs:
+    """run(address, command) of VMs answering as the real commands print (ip, crm_resource, crm_node,
+    systemctl stop, mysql, rabbitmqctl): the VIP holder, where ds-node runs, who is in the partition."""
+
+    def __init__(self, nodes=NODES, vip_on="congress-lb-0", ds_on="congress-ds-0", down=(), galera=None, rabbit=None,
+                 also=None):
+        """also: the same VMs under other addresses (the scripted Terraform's outputs)."""
+        self.names = {ip: name for group in [*nodes.values(), *(also or {}).values()] for name, ip in group.items()}
+        self.nodes, self.vip_on, self.ds_on, self.down = nodes, vip_on, ds_on, set(down)
+        self.galera, self.rabbit = galera or {}, rabbit or {}
+        self.partition = set(nodes["datasource"]) - self.down
+        self.said: list[tuple[str, str]] = []
+
+    def _other(self, role, name):
+        return next(n for n in self.nodes[role] if n != name and n not in self.down)
+
+    def __call__(self, ip, command):
+        name = self.names[ip]
+        if name in self.down:
+            raise RolloutStopped(f"ssh debian@{ip} failed: No route to host")
+        self.said.append((name, command))
+        if command == "ip -4 -o addr show":
+            vip = f"2: ens3    inet {VIP}/24 scope global secondary ens3\n" if name == self.vip_on else ""
+            return 0, f"1: lo    inet 127.0.0.1/8 scope host lo\n2: ens3    inet {ip}/24 brd 198.18.40.255 scope global ens3\n{vip}"
+        if command == "crm_resource --resource ds-node --locate":
+            return (0, f"resource ds-node is running on: {self.ds_on}\n") if self.ds_on else (6, "")
+        if command == "crm_node --partition":
+            return 0, " ".join(sorted(self.partition)) + "\n"
+        if "haproxy-serving" in command:
+            return 0, ""
+        if command == "systemctl stop keepalived.service":
+            self.vip_on = self._other("haproxy", name)
+            return 0, ""
+        if command == "systemctl stop pacemaker.service":
+            self.ds_on = self._other("datasource", name)
+            return 0, ""
+        if command.startswith("mysql "):
+            return 0, "".join(f"{k}\t{v}\n" for k, v in self.galera.get(name, {}).items())
+        if command.startswith("rabbitmqctl "):
+            return 0, json.dumps({"running_nodes": self.rabbit.get(name, []), "disk_nodes": []})
+        raise AssertionError(f"unexpected command on {name}: {command}")
+
+
+def wave(node, role, action="replace"):
+    ip = {n: i for group in NODES.values() for n, i in group.items()}[node]
+    return Wave(node, role, action, f'i["{node}"]', (f'i["{node}"]',), ip)
+
+
+def test_the_vip_holder_and_the_ds_node_host_are_asked_not_assumed():
+    vms = PairVMs(vip_on="congress-lb-1", ds_on="congress-ds-1")
+    members = Members(vms, NODES, VIP)
+    assert (members.active("haproxy"), members.active("datasource")) == ("congress-lb-1", "congress-ds-1")
+    vms.down = {"congress-lb-0", "congress-lb-1"}
+    assert members.active("haproxy") is None          # nobody can be asked: nobody is taken for it
+
+
+def test_the_pair_serving_now_is_rolled_last(day2):
+    after, _ = day2("no-octavia", SYNC, {**SYNC, "datasource_sync_period": 45, "health_check":
+                                         {"interval_s": 1, "timeout_s": 1, "fall": 2, "rise": 3}})
+    rollout, active = plan_rollout_asking(after, PairVMs(vip_on="congress-lb-1", ds_on="congress-ds-1"))
+    assert active == {"datasource": "congress-ds-1", "haproxy": "congress-lb-1"}
+    order = [w.node for w in rollout.waves]
+    assert order[:2] == ["congress-ds-0", "congress-ds-1"] and order[-2:] == ["congress-lb-0", "congress-lb-1"]
+
+
+def test_the_serving_vm_hands_over_before_its_wave_and_the_standby_does_not():
+    vms = PairVMs()
+    members = Members(vms, NODES, VIP)
+    assert members.hand_over(wave("congress-lb-1", "haproxy"), 5, interval_s=0) is False
+    assert ("congress-lb-1", "systemctl stop keepalived.service") not in vms.said
+    assert members.hand_over(wave("congress-lb-0", "haproxy"), 5, interval_s=0) is True
+    assert vms.vip_on == "congress-lb-1"
+    # the other LB was checked to serve before the VIP left
+    said = [c for n, c in vms.said]
+    assert said.index("systemctl stop keepalived.service") > max(i for i, c in enumerate(said) if "haproxy-serving" in c)
+    assert members.hand_over(wave("congress-ds-0", "datasource"), 5, interval_s=0) is True
+    assert vms.ds_on == "congress-ds-1"
+
+
+def test_no_hand_over_when_the_other_member_cannot_take_it():
+    vms = PairVMs(down={"congress-ds-1"})
+    with pytest.raises(RolloutStopped, match="no other datasource VM is ready to take over"):
+        Members(vms, NODES, VIP).hand_over(wave("congress-ds-0", "datasource"), 5, interval_s=0)
+    assert ("congress-ds-0", "systemctl stop pacemaker.service") not in vms.said
+
+
+def test_a_hand_over_nobody_takes_stops_the_rollout():
+    vms = PairVMs()
+    vms._other = lambda role, name: name             # keepalived stops but the VIP stays (nobody takes it)
+    with pytest.raises(RolloutStopped, match="no other VM took it within 0s"):
+        Members(vms, NODES, VIP).hand_over(wave("congress-lb-0", "haproxy"), 0.05, interval_s=0.01)
+
+
+def test_a_rebuilt_vm_is_healthy_only_once_back_in_its_cluster():
+    from fakes import FakeProbe
+
+    members = {"database": ["congress-db-0", "congress-db-1", "congress-db-2"],
+               "rabbitmq": ["congress-mq-0", "congress-mq-1", "congress-mq-2"]}
+    vms = PairVMs(galera={"congress-db-1": {"wsrep_local_state_comment": "Joining: receiving State Transfer",
+                                            "wsrep_cluster_size": "3"}},
+                  rabbit={"congress-mq-1": ["rabbit@congress-mq-0", "rabbit@congress-mq-1"]})
+    vms.partition = {"congress-ds-1"}
+    steps = LoadBalancerSteps(FakeProbe(), 1789, members=Members(vms, NODES, VIP, members))
+    assert steps.healthy(wave("congress-db-1", "database")) == (
+        False, "port 3306 open in 1 ms; Galera: Joining: receiving State Transfer, cluster size 3 of 3")
+    assert steps.healthy(wave("congress-mq-1", "rabbitmq"))[0] is False
+    assert steps.healthy(wave("congress-ds-1", "datasource")) == (
+        False, "port 22 open in 1 ms; Pacemaker partition: congress-ds-1 (want congress-ds-0 congress-ds-1)")
+    vms.galera["congress-db-1"]["wsrep_local_state_comment"] = "Synced"
+    vms.rabbit["congress-mq-1"].append("rabbit@congress-mq-2")
+    vms.partition = {"congress-ds-0", "congress-ds-1"}
+    assert [steps.healthy(wave(n, r))[0] for n, r in
+            [("congress-db-1", "database"), ("congress-mq-1", "rabbitmq"), ("congress-ds-1", "datasource")]] == [True] * 3
+    assert steps.healthy(wave("congress-ds-1", "datasource")) == (
+        True, "port 22 open in 1 ms; Pacemaker partition: congress-ds-0 congress-ds-1 (want congress-ds-0 congress-ds-1)")
+
+
 # ---- congress-tf apply of a deployed cluster ---------------------------------------------------
 
 @pytest.fixture
@@ -138,15 +265,17 @@ def deployed_env(tmp_path, fake_tf, monkeypatch):
 
 
 def test_apply_rolls_each_replaced_vm_in_its_own_terraform_apply_draining_engines_in_octavia(day2, deployed_env, fake_tf):
-    from fakes import FakeCloud, FakeProbe, calls
+    from fakes import OUTPUTS, FakeCloud, FakeProbe, calls
     from test_commands import invoke
 
     after, _ = day2("minimal", {"policy_engine_count": 2}, {"policy_engine_count": 2, "datasource_sync_period": 45})
     env_file = deployed_env(after)
     terraform, log = fake_tf
     cloud = FakeCloud(lb_status=LoadBalancerStatus("ACTIVE", "ONLINE", {"198.18.20.100": "ONLINE", "198.18.20.101": "ONLINE"}))
+    vms = PairVMs(after["planned_values"]["outputs"]["nodes"]["value"], vip_on=None, ds_on="congress-ds-0",
+                  also=OUTPUTS["nodes"]["value"])
     result = invoke(["--terraform", terraform, "apply", "--yes", env_file],
-                    obj={"cloud_factory": cloud.factory, "probe": FakeProbe})
+                    obj={"cloud_factory": cloud.factory, "probe": FakeProbe, "remote": lambda user: vms})
     assert result.exit_code == 0, result.output
     applies = [argv for argv in calls(log) if "apply" in argv]
     assert "-refresh-only" in applies.pop()          # outputs settled once every wave is in
@@ -160,6 +289,10 @@ def test_apply_rolls_each_replaced_vm_in_its_own_terraform_apply_draining_engine
                                     (lb, "198.18.20.101", False), (lb, "198.18.20.101", True)]
     for i, node in enumerate(["congress-ds-1", "congress-ds-0", "congress-pe-0", "congress-pe-1"], 1):
         assert f"wave {i}/4: replace {node}" in result.output
+    assert "datasource pair: congress-ds-0 serves now, rolled last" in result.output
+    # ds-node handed to the rebuilt standby before its own VM went, and only then
+    assert [n for n, c in vms.said if c == "systemctl stop pacemaker.service"] == ["congress-ds-0"]
+    assert vms.ds_on == "congress-ds-1"
 
 
 def test_apply_drains_each_removed_engine_from_octavia_then_removes_it(day2, deployed_env, fake_tf):

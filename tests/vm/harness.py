@@ -177,6 +177,7 @@ class VM:
     boots: int = 0
     exits: list = field(default_factory=list)
     wanted: bool = True  # False after a poweroff: the supervisor leaves it down
+    instance: int = 0    # how many times Terraform replaced it (day 2): a new instance-id each time
 
     @property
     def root(self) -> Path:
@@ -209,6 +210,7 @@ class Cluster:
         self.vms = {name: VM(name, roles[name], ips[name], cloud_init[name], i, self.workdir / name)
                     for i, name in enumerate(sorted(cloud_init))}
         self.boot_times: dict[str, float] = {}
+        self.removed: list[VM] = []  # day 2: VMs Terraform destroyed
         self.sandbox: Sandbox | None = None
         self.servers = []
         self.lock = threading.Lock()
@@ -245,13 +247,24 @@ class Cluster:
         return self
 
     def _prepare(self, vm: VM, base: Path):
+        self.base = base  # day-2 VMs (add_vm, replace_vm) boot from it too
+        self._disk(vm, base)
+        sb = self.sandbox
+        sb.run("ip", "netns", "add", vm.netns)
+        veth = f"ve{vm.index}"
+        sb.run("ip", "link", "add", veth, "type", "veth", "peer", "name", "host0", "netns", vm.netns)
+        sb.run("ip", "link", "set", veth, "master", "br0", "up")
+
+    def _disk(self, vm: VM, base: Path):
+        """A fresh disk: the base image under an empty overlay, with the NoCloud seed of vm.user_data."""
         for sub in ("upper", "work", "root"):
             (vm.dir / sub).mkdir(parents=True, exist_ok=True)
         upper = vm.dir / "upper"
         seed = upper / "var/lib/cloud/seed/nocloud"
         seed.mkdir(parents=True)
         (seed / "user-data").write_text(vm.user_data)  # byte for byte as planned
-        (seed / "meta-data").write_text(yaml.safe_dump({"instance-id": f"i-{self.session}-{vm.name}",
+        instance_id = f"i-{self.session}-{vm.name}" + (f"-{vm.instance}" if vm.instance else "")
+        (seed / "meta-data").write_text(yaml.safe_dump({"instance-id": instance_id,
                                                         "local-hostname": vm.name}))
         (seed / "network-config").write_text(yaml.safe_dump({"version": 1, "config": [{
             "type": "physical", "name": "host0",
@@ -262,13 +275,8 @@ class Cluster:
         apt_conf.write_text(f'Acquire::http::Proxy "http://{self.gateway}:{APT_PORT}/";\n')
         # Nothing answers DNS on the bridge: lookups fail at once instead of timing out.
         (upper / "etc/resolv.conf").write_text(f"nameserver {self.gateway}\n")
-        sb = self.sandbox
-        sb.run("mount", "-t", "overlay", "overlay", "-o",
-               f"lowerdir={base},upperdir={upper},workdir={vm.dir / 'work'}", vm.root)
-        sb.run("ip", "netns", "add", vm.netns)
-        veth = f"ve{vm.index}"
-        sb.run("ip", "link", "add", veth, "type", "veth", "peer", "name", "host0", "netns", vm.netns)
-        sb.run("ip", "link", "set", veth, "master", "br0", "up")
+        self.sandbox.run("mount", "-t", "overlay", "overlay", "-o",
+                         f"lowerdir={base},upperdir={upper},workdir={vm.dir / 'work'}", vm.root)
 
     def cgroup(self, vm: VM, tree: str) -> Path:
         return CGROUP_ROOT / tree / self.session / vm.name
@@ -317,6 +325,46 @@ class Cluster:
         if vm.proc is not None and vm.proc.poll() is None:
             raise RuntimeError(f"{vm.name} is running")
         self._launch(vm)
+
+    # --- day 2: what Terraform's create, replace and destroy do to one VM -------------------------
+    def add_vm(self, name: str, role: str, ip: str, user_data: str) -> VM:
+        """A new VM on a new port, booted from its user_data (returns at once)."""
+        index = 1 + max(v.index for v in [*self.vms.values(), *self.removed])
+        vm = self.vms[name] = VM(name, role, ip, user_data, index, self.workdir / name)
+        self._prepare(vm, self.base)
+        self._launch(vm)
+        return vm
+
+    def replace_vm(self, name: str, user_data: str) -> VM:
+        """Nova's delete + create on the same port: the VM powered off hard, its disk gone, a new
+        instance (new instance-id, empty disk from the base image) booted from user_data."""
+        vm = self.vms[name]
+        self._destroy(vm)
+        self.sandbox.run("umount", vm.root)
+        for sub in ("upper", "work"):
+            shutil.rmtree(vm.dir / sub)
+        vm.user_data, vm.instance = user_data, vm.instance + 1
+        self._disk(vm, self.base)
+        self._launch(vm)
+        return vm
+
+    def remove_vm(self, name: str):
+        """Nova's delete: the VM powered off hard and gone from the cluster."""
+        vm = self.vms.pop(name)
+        self._destroy(vm)
+        self.removed.append(vm)
+
+    def _destroy(self, vm: VM, timeout: float = 60):
+        """Hard power off (cgroup.kill: every process of the container at once, as a hypervisor's destroy)."""
+        if vm.proc is None or vm.proc.poll() is not None:
+            return
+        (self.cgroup(vm, "unified") / "cgroup.kill").write_text("1")
+        vm.proc.wait(timeout=timeout)
+        deadline = time.monotonic() + 10
+        while vm.wanted and time.monotonic() < deadline:  # the supervisor saw the exit
+            time.sleep(0.1)
+        # Its addresses go with it (a VIP it held too), as its port's do when Nova deletes the VM.
+        self.sandbox.run("ip", "-n", vm.netns, "addr", "flush", "dev", "host0")
 
     # --- inside a VM -----------------------------------------------------------------------
     def init_pid(self, vm: VM) -> int | None:
