@@ -3,6 +3,9 @@
 The examples are planned with harness.PLAN_OVERRIDES: the subnet on 198.18.10.0/24 (the sandbox's
 bridge, see harness.py) and Congress installed from the wheelhouse the harness serves there.
 CONGRESS_TF_VM_KEEP=1 keeps each cluster's work directory (consoles, overlays) after the run.
+CONGRESS_TF_VM_IMAGE=baked boots every VM from its role's baked image (image.baked_layer: packages
+and Congress already installed) for quicker runs by hand; the default, plain, is what CI runs: the
+stock base image, each VM's own `packages:` and install-congress.sh installing for real.
 """
 
 from __future__ import annotations
@@ -53,7 +56,7 @@ def booted(plan, sigterm_closes):
     @contextlib.contextmanager
     def boot(example: str, **overrides):
         planned = plan(var_file=example_tfvars(example), **{**PLAN_OVERRIDES, **overrides})
-        cluster = Cluster(planned.outputs)
+        cluster = Cluster(planned.outputs, image=os.environ.get("CONGRESS_TF_VM_IMAGE", "plain"))
         try:
             cluster.start()
             cluster.wait_cloud_init(BOOT_TIMEOUT_S)

@@ -6,7 +6,9 @@ datasource reads a seed holding the VM's user_data byte for byte as the plan ren
 root module's sensitive `cloud_init` output), a meta-data (instance-id, local-hostname) and a
 network-config with the VM's fixed address, the subnet's gateway and DNS.  The role's own
 `packages:` and install-congress.sh install everything, as on a cloud VM: apt goes through a
-caching relay and pip to a wheelhouse, both served by this process on the bridge.
+caching relay and pip to a wheelhouse, both served by this process on the bridge.  With
+image="baked" each VM boots its role's baked layer (image.baked_layer) between the base rootfs and
+its own overlay: what an operator's pre-built image holds, so those steps find everything installed.
 
 Isolation: one "sandbox" process made by unshare(1) owns a private network, mount and PID
 namespace.  The bridge (the subnet's gateway address), every VM's network namespace (its
@@ -50,7 +52,7 @@ import yaml
 
 from api_client import http
 
-from image import base_rootfs
+from image import bake_spec, base_rootfs, baked_layer
 from relays import AptRelay, FileServer, wheelhouse
 
 CLONE_NEWNET = 0x40000000
@@ -195,9 +197,14 @@ class VM:
 class Cluster:
     """Every VM of one plan booted in one sandbox.  start() returns at once; wait_* wait."""
 
-    def __init__(self, outputs: dict, workdir: Path | None = None, log=print):
-        """outputs: the planned root module outputs (cloud_init, nodes, api_vip, api_url)."""
+    def __init__(self, outputs: dict, workdir: Path | None = None, log=print, image: str = "plain"):
+        """outputs: the planned root module outputs (cloud_init, nodes, api_vip, api_url).
+        image: "plain" (the base rootfs: each VM installs its role at boot, as from a stock cloud
+        image) or "baked" (each VM's role already installed: image.baked_layer of its user_data)."""
+        if image not in ("plain", "baked"):
+            raise ValueError(f"image must be plain or baked, not {image!r}")
         self.log = log
+        self.image = image
         self.net = ipaddress.ip_network(TEST_CIDR)
         self.gateway = TEST_GATEWAY
         self.api_vip = outputs["api_vip"]
@@ -234,6 +241,11 @@ class Cluster:
         sb.run("ip", "link", "add", "br0", "type", "bridge")
         sb.run("ip", "addr", "add", f"{self.gateway}/{prefix}", "dev", "br0")
         sb.run("ip", "link", "set", "br0", "up")
+        # Nothing answers DNS on the bridge: a VM's lookup gets an ICMP port unreachable back and
+        # fails at once, as a cloud's DNS answers at once.  Unlimited, or the kernel's default of
+        # one such ICMP per second per VM leaves lookups to time out (5 s each; MariaDB looks up
+        # every client's address).
+        sb.run("sysctl", "-qw", "net.ipv4.icmp_ratelimit=0")
         self.apt = sb.in_net(AptRelay, (self.gateway, APT_PORT))
         self.files = sb.in_net(FileServer, (self.gateway, WHEEL_PORT), wheels)
         for server in (self.apt.server, self.files.server):
@@ -275,8 +287,11 @@ class Cluster:
         apt_conf.write_text(f'Acquire::http::Proxy "http://{self.gateway}:{APT_PORT}/";\n')
         # Nothing answers DNS on the bridge: lookups fail at once instead of timing out.
         (upper / "etc/resolv.conf").write_text(f"nameserver {self.gateway}\n")
+        lower = str(base)
+        if self.image == "baked":
+            lower = f"{baked_layer(bake_spec(vm.user_data), wheelhouse(self.log), self.log)}:{base}"
         self.sandbox.run("mount", "-t", "overlay", "overlay", "-o",
-                         f"lowerdir={base},upperdir={upper},workdir={vm.dir / 'work'}", vm.root)
+                         f"lowerdir={lower},upperdir={upper},workdir={vm.dir / 'work'}", vm.root)
 
     def cgroup(self, vm: VM, tree: str) -> Path:
         return CGROUP_ROOT / tree / self.session / vm.name
