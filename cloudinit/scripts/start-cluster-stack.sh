@@ -15,6 +15,17 @@ READY=/var/lib/congress-tf/datasource-ready
 
 install -d -m 0755 "$(dirname "$READY")"
 if [ ! -e "$READY" ]; then
+    # On an image with the cluster packages already installed, Debian has enabled corosync and
+    # pacemaker, and they started at boot with its default one-node cluster (node1 on 127.0.0.1)
+    # before the drop-ins above were written: stop them and drop the CIB they made, so they start
+    # below with this VM's configuration.
+    for unit in pacemaker.service corosync.service; do
+        if systemctl is-active --quiet "$unit"; then
+            systemctl stop "$unit"
+            log "$unit was running with the image's default configuration: stopped"
+        fi
+    done
+    rm -f /var/lib/pacemaker/cib/*
     : >"$READY"
     log "node ready for ds-node: cluster stack may start"
 fi
