@@ -51,7 +51,15 @@ def main(ctx: click.Context, terraform_path: str | None, verbose: bool) -> None:
 def _probe():
     from congress_tf.status import NetworkProbe
 
-    return NetworkProbe()
+    ctx = click.get_current_context(silent=True)
+    return NetworkProbe(ca_file=(ctx.obj or {}).get("ca_file") if ctx is not None else None)
+
+
+def trust_generated_ca(ctx: click.Context, sd) -> None:
+    """Checks through an HTTPS VIP (status, rolling waves) trust the environment's generated CA."""
+    ca_file = sd.tls_dir / "ca.pem"
+    if ca_file.exists():
+        ctx.obj["ca_file"] = str(ca_file)
 
 
 def _ssh(user: str):
@@ -250,6 +258,8 @@ def operator_secrets_check(env, sd) -> None:
         sd.secrets(env) if sd.secrets_file.exists() else _dry_secrets(env, sd)
     except SecretsError as exc:
         raise BadInput(str(exc)) from None
+    if env.haproxy_tls is not None and env.haproxy_tls.certificate_file is not None:
+        haproxy_tls(env, sd)   # the operator's files readable, a certificate and its key
 
 
 def _dry_secrets(env, sd) -> None:
@@ -264,6 +274,23 @@ def _dry_secrets(env, sd) -> None:
                                f"{'keystone' if 'keystone' in name else 'fencing'}.password_env)")
 
 
+def haproxy_tls(env, sd):
+    """The certificate and key HAProxy serves, or None: the operator's files (checked), or the
+    environment's generated CA and certificate (made once in the state directory)."""
+    settings = env.haproxy_tls
+    if settings is None:
+        return None
+    from congress_tf import tls  # cryptography: only when there is TLS to do (~50 ms)
+
+    try:
+        if settings.certificate_file is not None:
+            base = sd.env_file.parent
+            return tls.given(base / settings.certificate_file, base / settings.key_file, f"{sd.env_file}: haproxy_tls")
+        return tls.generated(sd.tls_dir, sd.name, tls.api_hosts(env.network.cidr, list(settings.names)))
+    except tls.TlsError as exc:
+        raise BadInput(str(exc)) from None
+
+
 def prepare(ctx: click.Context, env, sd, resolved):
     """tfvars.json, secrets and a fresh working copy; `terraform init` when the copy changed.
     Returns (runner, var files)."""
@@ -275,8 +302,14 @@ def prepare(ctx: click.Context, env, sd, resolved):
     except SecretsError as exc:
         raise BadInput(str(exc)) from None
     tfvars = envfile.tfvars(env, resolved.ids, resolved.lb_provider)
-    tfvars_path, secrets_path, needs_init = sd.prepare_work(env, resources.terraform_dir(), resources.cloudinit_dir(),
-                                                            tfvars, secret_values)
+    server_tls = haproxy_tls(env, sd)
+    if server_tls is not None and server_tls.ca_file is not None:
+        click.echo(f"HTTPS on the API VIP; clients trust the generated CA {server_tls.ca_file} "
+                   "(e.g. openstack --os-cacert)", err=True)
+        trust_generated_ca(ctx, sd)
+    tfvars_path, secrets_path, needs_init = sd.prepare_work(
+        env, resources.terraform_dir(), resources.cloudinit_dir(), tfvars, secret_values,
+        {"haproxy_tls": server_tls.tfvars()} if server_tls is not None else None)
     runner = tf.Terraform(terraform_binary(ctx), sd.module, env=sd.terraform_env())
     if needs_init:
         with terraform_step("init"):
@@ -568,6 +601,7 @@ def status(ctx: click.Context, file: Path, as_json: bool, timeout: float, cloud_
     env, name = load_inputs(ctx, file)
     sd = state_dir(file, name)
     never_applied(env, sd, name)
+    trust_generated_ca(ctx, sd)
     with holding(sd):
         outputs = public_outputs(workdir_only(ctx, env, sd))
     if not outputs.get("api_url"):

@@ -239,6 +239,14 @@ def _api_port(value: int) -> int:
     return value
 
 
+def _tls_host(value: str) -> str:
+    """A name or address clients use for the API, for the generated certificate."""
+    if not (_is_hostname(value) or _is_ip(value)) or value.endswith("."):
+        raise ValueError(f"{_show(value)} is not a DNS name or IP address (such as congress.example.org "
+                         "or 192.0.2.10)")
+    return value
+
+
 Name = Annotated[str, AfterValidator(_name)]
 Cidr = Annotated[str, AfterValidator(_cidr)]
 SubnetCidr = Annotated[str, AfterValidator(_subnet_cidr)]
@@ -280,6 +288,10 @@ ApiPort = Annotated[int, Field(ge=1, le=65535, strict=True), AfterValidator(_api
 Seconds = Annotated[int, Field(ge=1, le=3600, strict=True)]
 Retries = Annotated[int, Field(ge=1, le=10, strict=True)]
 CidrList = Annotated[list[Cidr], Field(max_length=32), AfterValidator(_unique)]
+TlsHost = Annotated[str, AfterValidator(_tls_host)]
+FilePath = Annotated[str, AfterValidator(_text_rule(
+    r"[^\x00-\x1f\x7f]{1,1024}", "a file path on one line (relative to env.yaml's directory, or absolute)",
+    echo=False))]
 
 
 class Model(BaseModel):
@@ -356,6 +368,25 @@ class HealthCheck(Model):
     def _timeout(self) -> "HealthCheck":
         if self.timeout_s > self.interval_s:
             raise ValueError(f"timeout_s ({self.timeout_s}) must be at most interval_s ({self.interval_s})")
+        return self
+
+
+class HaproxyTls(Model):
+    """HTTPS on the API VIP with lb_provider haproxy. certificate_file and key_file (PEM, relative
+    to env.yaml's directory) go together; without them congress-tf generates a CA and a certificate
+    for the VIP, both HAProxy VMs and `names` (the CA's path is printed for clients)."""
+    certificate_file: FilePath | None = None
+    key_file: FilePath | None = None
+    names: Annotated[list[TlsHost], Field(max_length=16), AfterValidator(_unique)] = []
+
+    @model_validator(mode="after")
+    def _pair(self) -> "HaproxyTls":
+        if (self.certificate_file is None) != (self.key_file is None):
+            raise ValueError("certificate_file and key_file go together: give both (your certificate) or neither "
+                             "(congress-tf generates one)")
+        if self.certificate_file is not None and self.names:
+            raise ValueError("names are for the certificate congress-tf generates: with certificate_file, "
+                             "put them in your certificate")
         return self
 
 
@@ -445,6 +476,7 @@ class Env(Model):
     lb_provider: Literal["octavia", "haproxy", "auto"] = "auto"
     api_port: ApiPort = 1789
     lb_persistence: Literal["SOURCE_IP", "HTTP_COOKIE"] = "SOURCE_IP"
+    haproxy_tls: HaproxyTls | None = None
     floating_ip_pool: NameOrId | None = None
     health_check: HealthCheck = HealthCheck()
     auth_strategy: Literal["keystone", "noauth"] = "keystone"
@@ -474,6 +506,13 @@ class Env(Model):
         if self.octavia_tls.redirect_port == self.api_port:
             raise ValueError(f"octavia_tls.redirect_port must differ from api_port ({self.api_port}): the HTTPS "
                              "listener is there; plain HTTP is redirected from redirect_port")
+        return self
+
+    @model_validator(mode="after")
+    def _haproxy_tls(self) -> "Env":
+        if self.haproxy_tls is not None and self.lb_provider != "haproxy":
+            raise ValueError(f"haproxy_tls needs lb_provider: haproxy (it is {self.lb_provider}; with Octavia, "
+                             "octavia_tls names a Barbican certificate container)")
         return self
 
     @model_validator(mode="after")

@@ -5,6 +5,9 @@
                          created once and never rewritten
     terraform.tfstate    Terraform state (local backend; else the backend env.yaml names)
     backups/             a copy of the state before each apply and destroy
+    tls/                 haproxy_tls without the operator's files: the generated CA (ca.pem, for
+                         clients; ca-key.pem 0600) and the API's certificate (api.pem, api-key.pem
+                         0600), see congress_tf.tls
     lock                 held (flock) by the one congress-tf run working on the environment
     work/                a copy of the package's terraform/ and cloudinit/, brought up to date each run;
                          the package's own copy stays read-only
@@ -76,6 +79,7 @@ class StateDir:
     module = property(lambda self: self.root / "work" / "terraform")
     data_dir = property(lambda self: self.root / "tf-data")
     plan_file = property(lambda self: self.root / "last.tfplan")
+    tls_dir = property(lambda self: self.root / "tls")
 
     def create(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -155,9 +159,11 @@ class StateDir:
     # --- Terraform's working copy ----------------------------------------------------------------
 
     def prepare_work(self, env: Env, terraform_dir: Path, cloudinit_dir: Path, tfvars: dict[str, Any] | None,
-                     secret_values: dict[str, str] | None) -> tuple[Path, Path, bool]:
+                     secret_values: dict[str, str] | None,
+                     sensitive_vars: dict[str, Any] | None = None) -> tuple[Path, Path, bool]:
         """The module's working copy brought up to date, the backend file, tfvars.json and the secrets var file
-        (those two left as they are when None: commands that only read state).
+        (those two left as they are when None: commands that only read state). `sensitive_vars`
+        (e.g. haproxy_tls) go into the secrets var file beside `secrets`.
 
         Returns (tfvars path, secrets var file path, whether `terraform init` is needed)."""
         self.create()
@@ -174,7 +180,7 @@ class StateDir:
         # Terraform reads secrets from a var file of its own: tfvars.json stays free of them.
         secrets_vars = self.root / "secrets.tfvars.json"
         if secret_values is not None:
-            _write(secrets_vars, json.dumps({"secrets": secret_values}) + "\n", 0o600)
+            _write(secrets_vars, json.dumps({"secrets": secret_values, **(sensitive_vars or {})}) + "\n", 0o600)
         stamp_file = self.root / "init.stamp"
         needs_init = not (stamp_file.exists() and stamp_file.read_text() == self._init_stamp()
                           and self.data_dir.exists())

@@ -10,6 +10,7 @@ machine that cannot reach the cluster network) only the cloud's view is checked.
 from __future__ import annotations
 
 import socket
+import ssl
 import time
 import urllib.error
 import urllib.request
@@ -33,10 +34,14 @@ class Probe(Protocol):
 
 
 class NetworkProbe:
+    def __init__(self, ca_file: str | None = None):
+        # HTTPS on the VIP with the environment's generated CA: trust it (else the system's CAs).
+        self.context = ssl.create_default_context(cafile=ca_file) if ca_file else None
+
     def http(self, url: str, timeout: float) -> tuple[bool, str]:
         started = time.monotonic()
         try:
-            with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - http(s) only
+            with urllib.request.urlopen(url, timeout=timeout, context=self.context) as response:  # noqa: S310
                 code = response.status
         except urllib.error.HTTPError as exc:
             code = exc.code
@@ -129,7 +134,8 @@ def network_checks(env: Any, outputs: dict[str, Any], nodes: dict[str, dict[str,
     checks = []
     port = env.api_port
     vip_host = outputs.get("api_floating_ip") or outputs.get("api_vip")
-    vip_url = f"http://{vip_host}:{port}/"
+    scheme = "https" if str(outputs.get("api_url") or "").startswith("https:") else "http"
+    vip_url = f"{scheme}://{vip_host}:{port}/"
     checks.append(Check("api via VIP", vip_url, *probe.http(vip_url, timeout)))
     for name, ip in sorted((nodes.get("policy_engine") or {}).items()):
         url = f"http://{ip}:{port}/"

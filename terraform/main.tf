@@ -8,7 +8,7 @@ locals {
 
   api_vip = cidrhost(local.cidr, local.host.vip)
   # The API's scheme follows TLS on the VIP; clients outside the subnet use the floating IP.
-  api_scheme      = var.lb_provider == "octavia" && var.octavia_tls != null ? "https" : "http"
+  api_scheme      = (var.lb_provider == "octavia" && var.octavia_tls != null) || (var.lb_provider == "haproxy" && nonsensitive(var.haproxy_tls != null)) ? "https" : "http"
   api_url         = "${local.api_scheme}://${local.api_vip}:${var.api_port}/"
   api_floating_ip = one(concat(module.lb_octavia[*].floating_ip, module.lb_haproxy[*].floating_ip))
   api_public_url  = local.api_floating_ip == null ? local.api_url : "${local.api_scheme}://${local.api_floating_ip}:${var.api_port}/"
@@ -106,7 +106,8 @@ module "userdata" {
 
   nodes       = local.nodes
   subnet_cidr = local.cidr
-  api         = { vip = local.api_vip, port = var.api_port }
+  api         = { vip = local.api_vip, port = var.api_port, https = local.api_scheme == "https" }
+  api_tls     = var.lb_provider == "haproxy" ? var.haproxy_tls : null
   database    = local.database
   rabbitmq    = local.rabbitmq
   congress = {

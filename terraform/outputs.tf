@@ -27,6 +27,10 @@ output "api_url" {
     error_message = "octavia_tls is for lb_provider octavia (a Barbican container on an Octavia listener); leave it null with lb_provider haproxy."
   }
   precondition {
+    condition     = nonsensitive(var.haproxy_tls == null) || var.lb_provider == "haproxy"
+    error_message = "haproxy_tls is for lb_provider haproxy (certificate and key on the HAProxy VMs); with lb_provider octavia use octavia_tls (a Barbican container)."
+  }
+  precondition {
     condition     = try(var.octavia_tls.redirect_port, 0) != var.api_port
     error_message = "octavia_tls.redirect_port must differ from api_port: the HTTPS listener is on api_port."
   }

@@ -278,6 +278,22 @@ variable "octavia_tls" {
   }
 }
 
+variable "haproxy_tls" {
+  description = "lb_provider haproxy: terminate TLS on the VIP (and each HAProxy VM's own address) on api_port with this server certificate (PEM, intermediate certificates after it) and its unencrypted private key (PEM); plain HTTP to that port gets a redirect to https; Congress reads X-Forwarded-Proto. null: plain HTTP. The CLI generates both, with a CA of the environment's own, unless env.yaml names files."
+  type = object({
+    certificate = string
+    private_key = string
+  })
+  default   = null
+  sensitive = true
+
+  validation {
+    # Checked through the whole object: Terraform would print a sensitive attribute's value in the error.
+    condition     = var.haproxy_tls == null ? true : alltrue([for key, value in var.haproxy_tls : can(regex(key == "certificate" ? "^\\s*-----BEGIN CERTIFICATE-----" : "^\\s*-----BEGIN (RSA |EC )?PRIVATE KEY-----", value))])
+    error_message = "haproxy_tls.certificate must be PEM certificates (-----BEGIN CERTIFICATE-----, the server's first) and haproxy_tls.private_key an unencrypted PEM private key (-----BEGIN PRIVATE KEY-----)."
+  }
+}
+
 variable "lb_persistence" {
   description = "Sticky sessions: SOURCE_IP (the HA guide's recommendation) or HTTP_COOKIE."
   type        = string

@@ -89,6 +89,7 @@ locals {
       keystone          = var.congress.keystone
       keystone_password = var.secrets.keystone_password
       quorum_queues     = local.rabbitmq_cluster
+      proxy_headers     = var.api.https
     }) if contains(local.congress_roles, node.role)
   }
 
@@ -146,7 +147,12 @@ locals {
     check_timeout_ms  = max(1000, floor(var.haproxy.check_interval_ms / 2))
     fall              = var.haproxy.fall
     rise              = var.haproxy.rise
+    tls               = var.api_tls != null
+    tls_pem_file      = local.haproxy_tls_pem_file
   }) }
+  # HAProxy's crt file: the certificate chain, then the key (read as root before the chroot).
+  haproxy_tls_pem_file = "/etc/haproxy/congress-api.pem"
+  haproxy_tls_pem      = var.api_tls == null ? "" : "${chomp(var.api_tls.certificate)}\n${chomp(var.api_tls.private_key)}\n"
   # HAProxy starts every server UP until its first check fails; this state file, loaded at
   # start, makes every slot start DOWN so no request goes to an absent policy engine.
   haproxy_slots_state_file = "/etc/haproxy/policy-engine-slots.state"
@@ -223,6 +229,8 @@ locals {
       keepalived_conf      = lookup(local.keepalived_conf, name, "")
       haproxy_slots_state  = local.haproxy_slots_state
       slots_state_file     = local.haproxy_slots_state_file
+      tls_pem              = node.role == "haproxy" ? local.haproxy_tls_pem : ""
+      tls_pem_file         = local.haproxy_tls_pem_file
     })
   }
 }

@@ -15,11 +15,22 @@ variable "subnet_cidr" {
 }
 
 variable "api" {
-  description = "The API VIP (Octavia VIP or keepalived VIP) and the port Congress listens on."
+  description = "The API VIP (Octavia VIP or keepalived VIP), the port Congress listens on, and whether the load balancer terminates TLS (https: Congress then trusts its X-Forwarded-Proto)."
   type = object({
-    vip  = string
-    port = number
+    vip   = string
+    port  = number
+    https = optional(bool, false)
   })
+}
+
+variable "api_tls" {
+  description = "HTTPS on the HAProxy VMs: the server certificate (PEM, chain after it) and its private key (PEM), or null for plain HTTP."
+  type = object({
+    certificate = string
+    private_key = string
+  })
+  default   = null
+  sensitive = true
 }
 
 variable "database" {
