@@ -13,7 +13,10 @@ after.  Python runs as a user's installation does: modules load from compiled by
 compiles at install time), written once by the warm-up runs to a private cache, whatever
 PYTHONDONTWRITEBYTECODE says here (--as-is keeps the environment as it is).
 
-    python bench/cli_overhead.py [--runs N] [--as-is]
+    python bench/cli_overhead.py [--runs N] [--as-is] [--embedded]
+
+--embedded: both sides run the Terraform bundled with congress-tf (congress-tf-terraform), as a
+user without `terraform` on PATH does; by default both run the one find_terraform() picks.
 """
 
 from __future__ import annotations
@@ -68,18 +71,21 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=10, help="pairs of runs (default 10)")
     parser.add_argument("--as-is", action="store_true", help="keep PYTHON* settings of this environment")
+    parser.add_argument("--embedded", action="store_true", help="both sides run congress-tf-terraform")
     args = parser.parse_args()
     runs = args.runs
     congress_tf = script("congress-tf")
     sys.path.insert(0, str(REPO))
-    from congress_tf.terraform import find_terraform
+    from congress_tf.terraform import ENV_VAR, find_embedded, find_terraform
 
-    terraform = str(find_terraform().path)
+    terraform = str(find_embedded() if args.embedded else find_terraform().path)
     with tempfile.TemporaryDirectory(prefix="cli-overhead-") as tmp:
         tmp = Path(tmp)
         env = {**os.environ, "TF_CLI_CONFIG_FILE": str(install(tmp / "provider-double")), "CHECKPOINT_DISABLE": "1",
                "TF_IN_AUTOMATION": "1", "OS_CLIENT_CONFIG_FILE": str(EXAMPLE_CLOUDS_YAML)}
-        env.pop("CONGRESS_TF_TERRAFORM", None)
+        env.pop(ENV_VAR, None)
+        if args.embedded:
+            env[ENV_VAR] = terraform
         if not args.as_is:
             env.pop("PYTHONDONTWRITEBYTECODE", None)
             env["PYTHONPYCACHEPREFIX"] = str(tmp / "pycache")
