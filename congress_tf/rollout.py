@@ -352,8 +352,11 @@ class Members:
     # advert (the backup takes the VIP within one advert interval, no timers to wait out);
     # Pacemaker's stop moves its resources off the node before it leaves (no failure detection).
     HAND_OVER = {"haproxy": "systemctl stop keepalived.service", "datasource": "systemctl stop pacemaker.service"}
-    # The other VM can take over: its HAProxy serves (keepalived's own track URL) / it is in the partition.
-    READY = {"haproxy": "curl -fsS -m 2 -o /dev/null http://127.0.0.1:8404/haproxy-serving",
+    # A member's state as it says: keepalived's last state change (BACKUP: its track script passes
+    # and it takes the VIP as soon as the MASTER leaves; FAULT or none: it would not), Pacemaker's
+    # partition (who is in the cluster with it).
+    STATE = {"haproxy": "systemctl is-active --quiet keepalived.service && journalctl --unit=keepalived.service "
+                        "--output=cat --no-pager | grep -o 'Entering [A-Z]* STATE' | tail -n 1",
              "datasource": "crm_node --partition"}
 
     def __init__(self, run: Run, nodes: Mapping[str, Mapping[str, str]], vip: str | None = None,
@@ -391,10 +394,13 @@ class Members:
         if wave.role not in self.HAND_OVER or self.active(wave.role) != wave.node:
             return False
         others = [n for n in self.pairs[wave.role] if n != wave.node]
-        ready = [n for n in others if (self._ask(n, self.READY[wave.role]) or (1, ""))[0] == 0]
-        if not ready:
-            raise RolloutStopped(f"{wave.node} serves its pair and no other {wave.role} VM is ready to take over "
-                                 f"({', '.join(others) or 'none'}): not handed over, nothing replaced")
+        deadline = time.monotonic() + timeout_s
+        while not any(self.ready(n, wave.role) for n in others):
+            if time.monotonic() >= deadline:
+                raise RolloutStopped(f"{wave.node} serves its pair and no other {wave.role} VM was ready to take over "
+                                     f"within {timeout_s:.0f}s ({', '.join(others) or 'none'}): not handed over, "
+                                     "nothing replaced")
+            time.sleep(interval_s)
         code, _ = self.run(self.ips[wave.node], self.HAND_OVER[wave.role])
         if code != 0:
             raise RolloutStopped(f"{wave.node}: {self.HAND_OVER[wave.role]!r} exited {code}")
@@ -406,10 +412,21 @@ class Members:
             time.sleep(interval_s)
         return True
 
+    def ready(self, name: str, role: str) -> bool:
+        """`name` would take its pair's service now: keepalived in BACKUP; in the Pacemaker partition."""
+        answer = self._ask(name, self.STATE[role])
+        if role == "haproxy":
+            return bool(answer) and answer[1].strip() == "Entering BACKUP STATE"
+        return bool(answer) and answer[0] == 0 and name in answer[1].split()
+
     def whole(self, wave: Wave) -> tuple[bool, str]:
         """The rebuilt VM is back in its cluster, as the VM itself says."""
+        if wave.role == "haproxy":
+            answer = self._ask(wave.node, self.STATE["haproxy"])
+            state = answer[1].strip() if answer and answer[0] == 0 else ""
+            return state in ("Entering BACKUP STATE", "Entering MASTER STATE"), f"keepalived: {state or 'not running'}"
         if wave.role == "datasource":
-            answer = self._ask(wave.node, "crm_node --partition")
+            answer = self._ask(wave.node, self.STATE["datasource"])
             seen = set(answer[1].split()) if answer and answer[0] == 0 else set()
             want = set(self.pairs["datasource"])
             return want <= seen, f"Pacemaker partition: {' '.join(sorted(seen)) or 'none'} (want {' '.join(sorted(want))})"

@@ -137,6 +137,7 @@ class PairVMs:
         self.names = {ip: name for group in [*nodes.values(), *(also or {}).values()] for name, ip in group.items()}
         self.nodes, self.vip_on, self.ds_on, self.down = nodes, vip_on, ds_on, set(down)
         self.galera, self.rabbit = galera or {}, rabbit or {}
+        self.keepalived: dict[str, str] = {}       # a state other than BACKUP (FAULT: its track script fails)
         self.partition = set(nodes["datasource"]) - self.down
         self.said: list[tuple[str, str]] = []
 
@@ -155,8 +156,8 @@ class PairVMs:
             return (0, f"resource ds-node is running on: {self.ds_on}\n") if self.ds_on else (6, "")
         if command == "crm_node --partition":
             return 0, " ".join(sorted(self.partition)) + "\n"
-        if "haproxy-serving" in command:
-            return 0, ""
+        if command == Members.STATE["haproxy"]:
+            return 0, f"Entering {'MASTER' if name == self.vip_on else self.keepalived.get(name, 'BACKUP')} STATE\n"
         if command == "systemctl stop keepalived.service":
             self.vip_on = self._other("haproxy", name)
             return 0, ""
@@ -199,18 +200,31 @@ def test_the_serving_vm_hands_over_before_its_wave_and_the_standby_does_not():
     assert ("congress-lb-1", "systemctl stop keepalived.service") not in vms.said
     assert members.hand_over(wave("congress-lb-0", "haproxy"), 5, interval_s=0) is True
     assert vms.vip_on == "congress-lb-1"
-    # the other LB was checked to serve before the VIP left
-    said = [c for n, c in vms.said]
-    assert said.index("systemctl stop keepalived.service") > max(i for i, c in enumerate(said) if "haproxy-serving" in c)
+    # the other LB was asked whether it would take the VIP (keepalived in BACKUP) before the VIP left
+    said = vms.said
+    assert said.index(("congress-lb-0", "systemctl stop keepalived.service")) > said.index(
+        ("congress-lb-1", Members.STATE["haproxy"]))
     assert members.hand_over(wave("congress-ds-0", "datasource"), 5, interval_s=0) is True
     assert vms.ds_on == "congress-ds-1"
 
 
 def test_no_hand_over_when_the_other_member_cannot_take_it():
     vms = PairVMs(down={"congress-ds-1"})
-    with pytest.raises(RolloutStopped, match="no other datasource VM is ready to take over"):
-        Members(vms, NODES, VIP).hand_over(wave("congress-ds-0", "datasource"), 5, interval_s=0)
+    with pytest.raises(RolloutStopped, match="no other datasource VM was ready to take over"):
+        Members(vms, NODES, VIP).hand_over(wave("congress-ds-0", "datasource"), 0.05, interval_s=0.01)
     assert ("congress-ds-0", "systemctl stop pacemaker.service") not in vms.said
+    # keepalived still in FAULT on the other HAProxy VM (its track script has not passed `rise` times
+    # yet): the VIP would be nowhere for a while; the hand-over waits for BACKUP
+    vms = PairVMs()
+    vms.keepalived["congress-lb-1"] = "FAULT"
+    members = Members(vms, NODES, VIP)
+    with pytest.raises(RolloutStopped, match="no other haproxy VM was ready"):
+        members.hand_over(wave("congress-lb-0", "haproxy"), 0.05, interval_s=0.01)
+    assert vms.vip_on == "congress-lb-0"
+    assert members.whole(wave("congress-lb-1", "haproxy")) == (False, "keepalived: Entering FAULT STATE")
+    vms.keepalived.clear()
+    assert members.whole(wave("congress-lb-1", "haproxy")) == (True, "keepalived: Entering BACKUP STATE")
+    assert members.hand_over(wave("congress-lb-0", "haproxy"), 0.05, interval_s=0.01) is True
 
 
 def test_a_hand_over_nobody_takes_stops_the_rollout():
