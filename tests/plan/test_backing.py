@@ -199,6 +199,7 @@ def test_cluster_rabbitmq_trio_shares_a_cookie_and_congress_lists_every_broker(p
         assert brokers == [(ip, "5672") for ip in ips], name
         assert conf["DEFAULT"]["transport_url"].endswith("/%2Fcongress")
         assert conf["oslo_messaging_rabbit"]["rabbit_quorum_queue"] == "true"
+        assert conf["oslo_messaging_rabbit"]["rabbit_transient_quorum_queue"] == "true"   # replies, fanout
 
 
 @pytest.mark.parametrize("mode", ["single", "cluster", "external"])
