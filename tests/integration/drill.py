@@ -472,6 +472,10 @@ class Drill:
                 return str(self.venv / "etc/congress/api-paste.ini")
             target = home / value.lstrip("/")
             target.mkdir(parents=True, exist_ok=True)    # log_dir, lock_path, state_path ...
+            for path, content in node.files.items():    # what cloud-init writes there (keys/aes_key)
+                if Path(path).parent == Path(value):
+                    (target / Path(path).name).write_text(content)
+                    (target / Path(path).name).chmod(0o600)
             return str(target)
 
         lines = []
