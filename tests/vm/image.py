@@ -132,10 +132,10 @@ def _content(entry: dict) -> str:
 def baked_layer(spec: Bake, wheelhouse: Path, log=print) -> Path:
     """The cached overlay layer (an upper directory over base_rootfs()) holding spec installed."""
     base = base_rootfs(log)
-    recipe = {"base": base.name, "wheelhouse": wheelhouse.name, "bake": inspect.getsource(_bake), **asdict(spec)}
+    recipe = {"base": base.name, "wheelhouse": wheelhouse.name, "bake": BAKE_CODE, **asdict(spec)}
     digest = hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:16]
     target = CACHE / f"baked-{digest}"
-    with open(CACHE / "build.lock", "w") as lock:
+    with open(CACHE / f"{target.name}.lock", "w") as lock:  # not build.lock: the base rootfs stays free
         fcntl.flock(lock, fcntl.LOCK_EX)
         if (target / ".complete").exists():
             return target / "upper"
@@ -167,6 +167,7 @@ def _remove_stale_layers(recipe: dict):
             continue  # being baked (.partial) or not finished
         if (made.get("base"), made.get("bake")) != (recipe["base"], recipe["bake"]):
             shutil.rmtree(layer, ignore_errors=True)
+            (CACHE / f"{layer.name}.lock").unlink(missing_ok=True)
 
 
 def _die_with_parent():
@@ -178,8 +179,8 @@ def _bake(spec: Bake, base: Path, wheelhouse: Path, partial: Path):
 
     apt goes through an AptRelay on 127.0.0.1 (the same .deb cache the VMs use); no service starts
     (policy-rc.d), and the relay settings, the wheelhouse and the step files are gone afterwards.
-    apt's package lists stay, as in an image built from an updated system: cloud-init's apt-get
-    update at boot then finds the indexes current unless the mirror changed since."""
+    apt's package lists and cache stay, as in an image built from an updated system: cloud-init's
+    apt-get update at boot then finds the indexes current unless the mirror changed since."""
     from relays import AptRelay  # relays imports this module
 
     for sub in ("upper", "work", "root", "stage"):
@@ -192,14 +193,15 @@ def _bake(spec: Bake, base: Path, wheelhouse: Path, partial: Path):
     threading.Thread(target=relay.server.serve_forever, daemon=True).start()
     proxy = f"http://127.0.0.1:{relay.server.server_address[1]}/"
     bake_dir = f"{BAKE_DIR}/wheelhouse"
-    steps = [[arg.replace(arg.split("=", 1)[1], bake_dir) if arg.startswith("CONGRESS_INSTALL_URL=") else arg
+    steps = [[f"CONGRESS_INSTALL_URL={bake_dir}" if arg.startswith("CONGRESS_INSTALL_URL=") else arg
               for arg in cmd] for cmd in spec.steps]
     apt = ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get", f"--option=Acquire::http::Proxy={proxy}", *APT_OPTIONS]
     chrooted = [[*apt, "update"]]
     if spec.packages:
         chrooted.append([*apt, "install", *spec.packages])
     chrooted += steps
-    chrooted += [["apt-get", "clean"], ["rm", "-rf", "/root/.cache", BAKE_DIR]]
+    # The downloaded .debs go; apt's package cache stays (apt-get clean would drop it too).
+    chrooted += [["find", "/var/cache/apt/archives", "-name", "*.deb", "-delete"], ["rm", "-rf", "/root/.cache", BAKE_DIR]]
     script = "\n".join([
         "set -eu",
         f'root={partial / "root"}',
@@ -223,3 +225,8 @@ def _bake(spec: Bake, base: Path, wheelhouse: Path, partial: Path):
     (partial / "bake.log").write_text(proc.stdout + proc.stderr)
     if proc.returncode != 0:
         raise RuntimeError(f"baking failed ({proc.returncode}):\n{(proc.stdout + proc.stderr)[-4000:]}")
+
+
+# How layers are made, in the recipe of each: a layer baked by other code is stale.  Taken once, at
+# import (inspect reads the file again at each call, so an edit while running would change it).
+BAKE_CODE = hashlib.sha256(inspect.getsource(_bake).encode()).hexdigest()[:16]
