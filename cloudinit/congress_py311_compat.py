@@ -22,7 +22,13 @@ spacing from the function's ``_periodic_spacing`` attribute whenever it
 schedules the task, so the fix sets that attribute from the parsed
 configuration in the synchroniser's ``start()``, just before Congress builds
 its ``PeriodicWorker`` (see LATE_SPACING).  An import hook applies it when the
-two synchroniser modules are first imported; nothing else is touched.
+two synchroniser modules are first imported.
+
+And it lets Congress's RequestContext (``congress/context.py``, made for every request
+with auth_strategy keystone) run on today's oslo.context: Congress passes ``user=`` and
+``tenant=`` to oslo.context's constructor, which oslo.context 4.0 stopped accepting (every
+authenticated request failed with a 500), and declares ``project_id`` read-only, which the
+constructor now sets (see request_context_compat; applied by the same hook).
 
 It is imported at interpreter start-up by a one-line ``.pth`` file
 (``import congress_py311_compat``) that install-congress.sh places in the
@@ -40,7 +46,7 @@ import importlib.machinery
 import inspect
 import sys
 
-__all__ = ["ALIASED", "LATE_SPACING", "patch"]
+__all__ = ["AFTER_IMPORT", "ALIASED", "LATE_SPACING", "patch"]
 
 #: names that patch() added to ``collections`` (filled at import time)
 ALIASED: list[str] = []
@@ -130,33 +136,66 @@ def respace_on_start(cls, tasks: dict[str, tuple[str, ...]]) -> None:
     cls.start = start_with_configured_spacing
 
 
-class _RespacingLoader(importlib.abc.Loader):
-    """Loads a LATE_SPACING module with its own loader, then wraps its classes' start()."""
+def _respace(module, classes) -> None:
+    for cls_name, tasks in classes.items():
+        respace_on_start(getattr(module, cls_name), tasks)
 
-    def __init__(self, loader, classes):
-        self._loader, self._classes = loader, classes
+
+def request_context_compat(module) -> None:
+    """congress.context.RequestContext on oslo.context >= 4: its constructor takes ``user`` and
+    ``tenant`` again (as user_id and project_id), and Congress's ``user_id``, ``project_id`` and
+    ``tenant_id`` properties read and write the ``user`` and ``tenant`` attributes Congress keeps."""
+    from oslo_context import context as oslo
+
+    base = oslo.RequestContext
+    if "user" not in inspect.signature(base.__init__).parameters:
+        init = base.__init__
+
+        @functools.wraps(init)
+        def init_with_old_names(self, *args, user=None, tenant=None, **kwargs):
+            if user is not None:
+                kwargs.setdefault("user_id", user)
+            if tenant is not None:
+                kwargs.setdefault("project_id", tenant)
+            init(self, *args, **kwargs)
+
+        base.__init__ = init_with_old_names
+    for name, kept in (("user_id", "user"), ("project_id", "tenant"), ("tenant_id", "tenant")):
+        setattr(module.RequestContext, name, property(lambda self, kept=kept: getattr(self, kept, None),
+                                                      lambda self, value, kept=kept: setattr(self, kept, value)))
+
+
+#: modules patched right after they are first imported: module name -> function(module)
+AFTER_IMPORT = {name: functools.partial(_respace, classes=classes) for name, classes in LATE_SPACING.items()}
+AFTER_IMPORT["congress.context"] = request_context_compat
+
+
+class _PatchingLoader(importlib.abc.Loader):
+    """Loads an AFTER_IMPORT module with its own loader, then patches it."""
+
+    def __init__(self, loader, after):
+        self._loader, self._after = loader, after
 
     def create_module(self, spec):
         return self._loader.create_module(spec)
 
     def exec_module(self, module):
         self._loader.exec_module(module)
-        for cls_name, tasks in self._classes.items():
-            respace_on_start(getattr(module, cls_name), tasks)
+        self._after(module)
 
 
-class _RespacingFinder(importlib.abc.MetaPathFinder):
+class _PatchingFinder(importlib.abc.MetaPathFinder):
     def find_spec(self, fullname, path, target=None):
-        if fullname not in LATE_SPACING:
+        if fullname not in AFTER_IMPORT:
             return None
         spec = importlib.machinery.PathFinder.find_spec(fullname, path, target)
         if spec is not None and spec.loader is not None:
-            spec.loader = _RespacingLoader(spec.loader, LATE_SPACING[fullname])
+            spec.loader = _PatchingLoader(spec.loader, AFTER_IMPORT[fullname])
         return spec
 
 
 try:
     ALIASED.extend(patch())
-    sys.meta_path.insert(0, _RespacingFinder())
+    sys.meta_path.insert(0, _PatchingFinder())
 except Exception:  # pragma: no cover - a .pth import must never break start-up
     pass

@@ -90,6 +90,22 @@ def test_shim_is_loaded_by_pth(congress_venv):
     assert pth.read_text() == "import congress_py311_compat\n"
 
 
+def test_keystone_request_context_builds_on_the_pinned_oslo_context(congress_venv):
+    """auth_strategy keystone makes a congress.context.RequestContext per request: Congress passes
+    user=/tenant= (gone since oslo.context 4.0); the shim maps them (else every request is a 500)."""
+    code = ("from oslo_config import cfg\n"
+            "from congress.common import config\n"
+            "from congress import context\n"
+            "cfg.CONF([], project='congress', default_config_files=[])\n"
+            "admin = context.RequestContext('u-1', 'p-1', roles=['admin'], user_name='alice', tenant_name='ops')\n"
+            "member = context.RequestContext('u-2', 'p-2', roles=['member'])\n"
+            "assert (admin.user_id, admin.project_id, admin.tenant_id) == ('u-1', 'p-1', 'p-1')\n"
+            "assert admin.to_dict()['project_id'] == 'p-1' and admin.is_admin and not member.is_admin\n"
+            "print('ok')\n")
+    proc = subprocess.run([str(congress_venv.bin / "python"), "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", explain(proc)
+
+
 def test_congress_needs_the_shim(congress_venv):
     """Control: without site-packages' .pth processing the same import fails on Python >= 3.10."""
     site = next(congress_venv.path.glob("lib/python3*/site-packages"))
