@@ -12,8 +12,12 @@ import time
 
 import pytest
 
+import day2 as day2vm
 from checks import (api_answers, api_ok, cloud_init_problems, create_policy, not_running, vms_of, wait_for,
                     wait_served_everywhere)
+from congress_tf.rollout import admin_socket, haproxy_stats, plan_rollout_asking, planned_outputs, run_waves
+from deployed import day2  # noqa: F401 (a fixture)
+from harness import PLAN_OVERRIDES
 from traffic import Traffic, report
 
 pytestmark = pytest.mark.vm
@@ -133,6 +137,105 @@ def test_reboot_comes_back_by_itself_with_nothing_lost(no_octavia, created, role
     if role == "policy_engine":
         assert traffic.failed == 0, traffic.failures
     created.append(create_policy(no_octavia, f"vm_after_{role}_reboot", f"reboot{len(created)}(x) :- seen(x)"))
+    wait_served_everywhere(no_octavia, created)
+
+
+# --- day 2 (issue 11): `congress-tf apply`'s waves on these VMs, the harness as the cloud --------
+# Each test plans its change against the state of the inputs the cluster runs now (tests/deployed.py),
+# so they run in this order and each leaves the cluster as its new inputs say.
+
+DAY2_WAVE_TIMEOUT_S = 900
+SCALED_DOWN = {**PLAN_OVERRIDES, "policy_engine_count": 2}
+ROLLED = {**SCALED_DOWN, "datasource_sync_period": 10}
+
+
+def test_day2_the_cluster_runs_what_the_day2_plans_start_from(no_octavia, day2):
+    _, prior = day2("no-octavia", PLAN_OVERRIDES, PLAN_OVERRIDES)
+    assert planned_outputs(prior)["cloud_init"] == {vm.name: vm.user_data for vm in no_octavia.vms.values()}
+
+
+def test_day2_scaling_3_to_4_to_2_policy_engines_fails_no_request(no_octavia, created, day2):
+    bigger, _ = day2("no-octavia", PLAN_OVERRIDES, {**PLAN_OVERRIDES, "policy_engine_count": 4})
+    smaller, _ = day2("no-octavia", {**PLAN_OVERRIDES, "policy_engine_count": 4}, SCALED_DOWN)
+    up = plan_rollout_asking(bigger, day2vm.runner(no_octavia))[0]
+    assert (up.waves, up.refusals) == ([], [])                   # adding engines replaces nothing
+    run = day2vm.runner(no_octavia)
+    with Traffic(no_octavia) as traffic:
+        (new,) = day2vm.create_the_rest(no_octavia, bigger)
+        pool = day2vm.steps(no_octavia, bigger, up).pool
+        wait_for(f"{new} serving and UP on both HAProxy VMs", DAY2_WAVE_TIMEOUT_S,
+                 lambda: api_ok(no_octavia, no_octavia.vms[new]) and pool.up(new)[0], interval=3)
+        wait_served_everywhere(no_octavia, created)              # the new engine has every policy
+        down, active = plan_rollout_asking(smaller, run)
+        assert [(w.action, w.node) for w in down.waves] == [("remove", "congress-pe-2"), ("remove", "congress-pe-3")]
+        run_waves(down.waves, day2vm.apply_wave(no_octavia, smaller), day2vm.steps(no_octavia, smaller, down),
+                  DAY2_WAVE_TIMEOUT_S, report)
+        time.sleep(3)
+    report(traffic.summary("day 2: policy engines 3 -> 4 -> 2"))
+    assert traffic.ok > 100
+    assert traffic.failed == 0, traffic.failures
+    assert sorted(vm.name for vm in vms_of(no_octavia, "policy_engine")) == ["congress-pe-0", "congress-pe-1"]
+    stats = [haproxy_stats(admin_socket(run, lb.ip)) for lb in vms_of(no_octavia, "haproxy")]
+    assert all(s["congress-pe-2"]["status"].startswith("DOWN") and s["congress-pe-3"]["status"].startswith("DOWN")
+               for s in stats)                                   # checked, empty slots again (not MAINT)
+    wait_served_everywhere(no_octavia, created)
+
+
+def test_day2_rolling_a_sync_period_change_over_every_congress_vm_fails_no_request(no_octavia, created, day2):
+    plan, _ = day2("no-octavia", SCALED_DOWN, ROLLED)
+    run = day2vm.runner(no_octavia)
+    serving_ds = ds_node_host(no_octavia).name
+    rollout, active = plan_rollout_asking(plan, run)
+    assert rollout.refusals == []
+    assert active == {"datasource": serving_ds}
+    standby_ds = ({"congress-ds-0", "congress-ds-1"} - {serving_ds}).pop()
+    assert [w.node for w in rollout.waves] == [standby_ds, serving_ds, "congress-pe-0", "congress-pe-1"]
+    instances = {w.node: no_octavia.vms[w.node].instance for w in rollout.waves}
+    said: list[str] = []
+    started = time.monotonic()
+    with Traffic(no_octavia) as traffic:
+        run_waves(rollout.waves, day2vm.apply_wave(no_octavia, plan), day2vm.steps(no_octavia, plan, rollout),
+                  DAY2_WAVE_TIMEOUT_S, lambda line: (said.append(line), report(line)))
+        time.sleep(3)
+    report(traffic.summary(f"day 2: datasource_sync_period rolled over {len(rollout.waves)} VMs "
+                           f"in {time.monotonic() - started:.0f} s"))
+    assert traffic.ok > 100
+    assert traffic.failed == 0, traffic.failures
+    for node, before in instances.items():                     # each one a new instance of the new user_data
+        vm = no_octavia.vms[node]
+        assert vm.instance == before + 1
+        conf = no_octavia.exec(vm, "cat /etc/congress/congress.conf", check=True).stdout
+        assert re.search(r"^datasource_sync_period\s*=\s*10$", conf, re.M), node
+    assert ds_node_host(no_octavia) is not None
+    assert crm_online(no_octavia, no_octavia.vms[serving_ds]) == {"congress-ds-0", "congress-ds-1"}
+    wait_served_everywhere(no_octavia, created)                 # nothing created before is lost
+    created.append(create_policy(no_octavia, "vm_after_roll", "afterroll(x) :- seen(x)"))
+    wait_served_everywhere(no_octavia, created)
+
+
+def test_day2_rolling_the_haproxy_pair_hands_the_vip_over_first_and_fails_no_request(no_octavia, created, day2):
+    plan, _ = day2("no-octavia", ROLLED, {**ROLLED, "health_check": {"interval_s": 1, "timeout_s": 1, "fall": 2, "rise": 3}})
+    run = day2vm.runner(no_octavia)
+    holder = vip_holder(no_octavia).name
+    rollout, active = plan_rollout_asking(plan, run)
+    assert rollout.refusals == [] and active == {"haproxy": holder}
+    other = ({"congress-lb-0", "congress-lb-1"} - {holder}).pop()
+    assert [w.node for w in rollout.waves] == [other, holder]
+    moves = []
+    with Traffic(no_octavia) as traffic:
+        steps = day2vm.steps(no_octavia, plan, rollout)
+        apply = day2vm.apply_wave(no_octavia, plan)
+
+        def apply_noting_the_holder(wave):
+            moves.append((wave.node, getattr(vip_holder(no_octavia), "name", None)))
+            apply(wave)
+        run_waves(rollout.waves, apply_noting_the_holder, steps, DAY2_WAVE_TIMEOUT_S, report)
+        wait_for("the VIP held again", 60, lambda: vip_holder(no_octavia) is not None)
+        time.sleep(5)
+    report(traffic.summary(f"day 2: HAProxy pair rolled ({other}, then {holder} holding the VIP)"))
+    assert moves == [(other, holder), (holder, other)]          # the VIP had left the VM before it went
+    assert traffic.ok > 50
+    assert traffic.failed == 0, traffic.failures
     wait_served_everywhere(no_octavia, created)
 
 
