@@ -98,6 +98,7 @@ def base_rootfs(log=print) -> Path:
 INSTALL_STEP = "install-congress"  # runcmd steps whose script name starts so install software only
 SOURCED = re.compile(r'^\. "\$\(dirname "\$0"\)/([\w.-]+)"', re.M)  # the role scripts' `. "$(dirname "$0")/lib.sh"`
 BAKE_DIR = "/tmp/congress-tf-bake"  # inside the layer while baking, removed after
+UNUSED_DAYS = 3
 # cloud-init's own apt-get options for `packages:` (cc_package_update_upgrade_install, Debian 12).
 APT_OPTIONS = ["--option=Dpkg::Options::=--force-confold", "--option=Dpkg::options::=--force-unsafe-io",
                "--assume-yes", "--quiet"]
@@ -138,6 +139,7 @@ def baked_layer(spec: Bake, wheelhouse: Path, log=print) -> Path:
     with open(CACHE / f"{target.name}.lock", "w") as lock:  # not build.lock: the base rootfs stays free
         fcntl.flock(lock, fcntl.LOCK_EX)
         if (target / ".complete").exists():
+            os.utime(target / ".complete")  # last used: see _remove_stale_layers
             return target / "upper"
         partial = CACHE / f"{target.name}.partial"
         shutil.rmtree(partial, ignore_errors=True)
@@ -159,13 +161,15 @@ def baked_layer(spec: Bake, wheelhouse: Path, log=print) -> Path:
 
 
 def _remove_stale_layers(recipe: dict):
-    """Layers baked over another base rootfs or by another recipe: never used again."""
+    """Layers baked over another base rootfs or by another recipe (never used again), and those
+    unused for UNUSED_DAYS (a role's packages or install scripts changed since: up to 1 GB each)."""
     for layer in CACHE.glob("baked-*"):
         try:
             made = json.loads((layer / ".complete").read_text())
+            idle_s = time.time() - (layer / ".complete").stat().st_mtime
         except (OSError, ValueError):
             continue  # being baked (.partial) or not finished
-        if (made.get("base"), made.get("bake")) != (recipe["base"], recipe["bake"]):
+        if (made.get("base"), made.get("bake")) != (recipe["base"], recipe["bake"]) or idle_s > UNUSED_DAYS * 86400:
             shutil.rmtree(layer, ignore_errors=True)
             (CACHE / f"{layer.name}.lock").unlink(missing_ok=True)
 
