@@ -3,8 +3,7 @@
 #   log MSG...                 one line on stdout and in the journal (tag = $PROG)
 #   die MSG...                 log to stderr and the journal, exit 1
 #   load_settings              source /etc/congress-tf/node.env (CONGRESS_TF_SETTINGS overrides)
-#   wait_until WHAT TIMEOUT_S CMD...   run CMD until it succeeds or TIMEOUT_S pass: every second
-#                              for the first minute (boot steps wait on each other), then every 5 s
+#   wait_until WHAT TIMEOUT_S CMD...   run CMD every 5 s until it succeeds or TIMEOUT_S pass
 #   with_db_lock LOCK WAIT_S CMD...    run CMD while holding the MariaDB named lock LOCK
 #                              (GET_LOCK), so one node at a time runs it; the lock dies
 #                              with the client session if this script dies
@@ -31,16 +30,16 @@ load_settings() {
 wait_until() {
     local what=$1 timeout_s=$2
     shift 2
-    local started=$SECONDS deadline=$((SECONDS + timeout_s)) logged=$((SECONDS - 60))
+    local deadline=$((SECONDS + timeout_s)) waited=0
     until "$@"; do
         if [ "$SECONDS" -ge "$deadline" ]; then
             die "gave up waiting for $what after ${timeout_s} s"
         fi
-        if [ $((SECONDS - logged)) -ge 60 ]; then
+        if [ $((waited % 60)) -eq 0 ]; then
             log "waiting for $what (up to ${timeout_s} s)"
-            logged=$SECONDS
         fi
-        if [ $((SECONDS - started)) -lt 60 ]; then sleep 1; else sleep 5; fi
+        sleep 5
+        waited=$((waited + 5))
     done
     log "ready: $what"
 }
