@@ -4,7 +4,8 @@
 # (pc.recovery in 60-congress.cnf). When that cannot happen (a member lost for good, or all
 # stopped cleanly one after another), run on every database VM:
 #     galera-recover.sh               prints this member's last committed position
-# then, on the one member with the highest seqno (on a tie, any of them):
+# (it stops MariaDB to read it, then starts it again, to join later), then, on the one member
+# with the highest seqno (on a tie, any of them):
 #     galera-recover.sh --bootstrap   starts a new primary component from this member
 # and the other members join it by themselves (mariadb.service restarts until it can).
 set -euo pipefail
@@ -13,7 +14,7 @@ PROG=galera-recover
 . "$(dirname "$0")/congress-tf-lib.sh"
 load_settings
 
-GRASTATE=/var/lib/mysql/grastate.dat
+GRASTATE=${GALERA_GRASTATE:-/var/lib/mysql/grastate.dat}     # the variable: for the process-level test
 
 position() {
     local seqno
@@ -27,20 +28,27 @@ position() {
 }
 
 if systemctl is-active --quiet mariadb.service; then
-    status=$(mariadb --batch --skip-column-names -e "SHOW GLOBAL STATUS LIKE 'wsrep_cluster_status'" | cut -f 2)
+    # No answer (still starting) counts as not primary.
+    status=$(mariadb --batch --skip-column-names -e "SHOW GLOBAL STATUS LIKE 'wsrep_cluster_status'" 2>/dev/null \
+        | cut -f 2) || status=
     [ "$status" != Primary ] || die "$NODE_NAME is running in the primary component: nothing to recover"
-    systemctl stop mariadb.service
 fi
+# Also when systemd is still trying to start it (Restart=on-failure while no primary component
+# exists): the position below is read from a stopped member.
+systemctl stop mariadb.service
 
 case "${1:-}" in
     "")
         log "$NODE_NAME ($NODE_IP): last committed seqno $(position); safe_to_bootstrap: $(sed -n 's/^safe_to_bootstrap:[[:space:]]*//p' "$GRASTATE")"
+        # Started again: it keeps trying (Restart=on-failure) and joins once a member is bootstrapped.
+        systemctl start --no-block mariadb.service
         log "bootstrap the member with the highest seqno: $0 --bootstrap"
         ;;
     --bootstrap)
+        seqno=$(position)       # read while stopped: a running member's grastate says -1
         sed -i 's/^safe_to_bootstrap:.*/safe_to_bootstrap: 1/' "$GRASTATE"
         galera_new_cluster
-        log "new primary component started on $NODE_NAME (seqno $(position)); the other members join it"
+        log "new primary component started on $NODE_NAME (seqno $seqno); the other members join it"
         ;;
     *)
         die "usage: $0 [--bootstrap]"

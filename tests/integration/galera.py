@@ -19,6 +19,7 @@ sockets stay open and nothing answers, as with a VM that is gone; SIGKILL ends i
 from __future__ import annotations
 
 import configparser
+import json
 import os
 import re
 import shutil
@@ -108,14 +109,18 @@ class GaleraDrill:
         # As /var/lib/mysql on a VM: the member's files are mysql's, so are the state transfer's.
         run(["chown", "-R", "mysql:mysql", member.home])
 
-    def start_member(self, member: Member, new_cluster: bool = False):
-        argv = ["mariadbd", f"--defaults-file={member.home / 'my.cnf'}", f"--datadir={member.home / 'data'}",
+    def mariadbd_argv(self, member: Member) -> list[str]:
+        return ["mariadbd", f"--defaults-file={member.home / 'my.cnf'}", f"--datadir={member.home / 'data'}",
                 f"--socket={member.sock}", "--port=3306", "--user=mysql", f"--pid-file={member.home / 'mysqld.pid'}",
                 "--innodb-buffer-pool-size=64M", "--skip-name-resolve", f"--log-error={member.home / 'error.log'}"]
+
+    def start_member(self, member: Member, new_cluster: bool = False):
+        argv = self.mariadbd_argv(member)
         if new_cluster:
             argv.append("--wsrep-new-cluster")
         member.proc = Proc(member.name, argv, member.home / "mariadbd.out", cwd=member.home).start()
         self.procs.append(member.proc)
+        (member.home / "service.pid").write_text(f"{member.proc.pid}\n")    # mariadb.service's main PID
 
     def check_alive(self, member: Member) -> bool:
         if member.proc is not None and not member.proc.alive():
@@ -218,6 +223,62 @@ class GaleraDrill:
             self.start_health(member)
         return elapsed
 
+    def recover_script(self, member: Member, *args: str) -> str:
+        """The rendered galera-recover.sh run for `member` as on its VM, its output. What it asks
+        of the VM is this member's here: `systemctl is-active|stop mariadb.service` its mariadbd,
+        `galera_recovery` mariadbd --wsrep-recover on its data directory (printing the position as
+        MariaDB's own script does), `mariadb` its socket; `galera_new_cluster` and `systemctl start`
+        leave a request that start_requested() carries out (this drill starts members, not systemd)."""
+        home, bin_dir = member.home, member.home / "bin"
+        scripts = home / "scripts"
+        scripts.mkdir(exist_ok=True)
+        bin_dir.mkdir(exist_ok=True)
+        for name in ("galera-recover.sh", "congress-tf-lib.sh"):
+            (scripts / name).write_text(member.node.files[f"{SCRIPTS}/{name}"])
+            (scripts / name).chmod(0o755)
+        (home / "node.env").write_text(member.node.files["/etc/congress-tf/node.env"])
+        pidfile, recover_log = home / "service.pid", home / "recover.log"
+        recover_argv = " ".join(self.mariadbd_argv(member)[:-1] + [f"--log-error={recover_log}", "--wsrep-recover"])
+        shims = {
+            "systemctl": f"""#!/bin/sh
+alive() {{ pid=$(cat {pidfile} 2>/dev/null) && [ -d /proc/$pid ] && [ "$(cut -d' ' -f3 /proc/$pid/stat)" != Z ]; }}
+[ "$2" = mariadb.service ] || [ "$3" = mariadb.service ] || {{ echo "systemctl shim: $*" >&2; exit 1; }}
+case "$1" in
+    is-active) alive ;;
+    stop) if alive; then kill "$pid"; while alive; do sleep 0.2; done; fi ;;
+    start) touch {home / 'start-requested'} ;;
+    *) echo "systemctl shim: $*" >&2; exit 1 ;;
+esac
+""",
+            "galera_recovery": f"""#!/bin/sh
+rm -f {recover_log}
+{recover_argv} >/dev/null 2>&1 || exit 1
+echo "--wsrep_start_position=$(sed -n 's/.*WSREP: Recovered position: *//p' {recover_log} | tail -n 1)"
+""",
+            "galera_new_cluster": f"#!/bin/sh\nrm -f {home / 'start-requested'}; touch {home / 'bootstrap-requested'}\n",
+        }
+        for name, text in shims.items():
+            (bin_dir / name).write_text(text)
+            (bin_dir / name).chmod(0o755)
+        env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "CONGRESS_TF_SETTINGS": str(home / "node.env"),
+               "GALERA_GRASTATE": str(home / "data" / "grastate.dat")}
+        proc = subprocess.run([str(scripts / "galera-recover.sh"), *args], capture_output=True, text=True,
+                              env=env, timeout=180)
+        if proc.returncode != 0:
+            raise RuntimeError(f"galera-recover.sh {' '.join(args)} on {member.name} failed:\n{proc.stdout}{proc.stderr}")
+        return proc.stdout
+
+    def start_requested(self, member: Member) -> str | None:
+        """What the script asked for (recover_script), done: "bootstrap" starts a new cluster on
+        this member, "start" starts it plainly (it joins a primary component when there is one)."""
+        for request in ("bootstrap", "start"):
+            marker = member.home / f"{request}-requested"
+            if marker.exists():
+                marker.unlink()
+                self.start_member(member, new_cluster=request == "bootstrap")
+                return request
+        return None
+
     def close(self):
         for proc in reversed(self.procs):
             proc.signal_group(signal.SIGCONT)
@@ -258,9 +319,27 @@ while time.monotonic() < end:
 """
 
 
+def writes_during(galera: GaleraDrill, seconds: float, fault_at: float, fault, first: int = 1) -> tuple[list[dict], float]:
+    """Rows first, first + 1, ... written through the local HAProxy for `seconds`, `fault()` called
+    `fault_at` seconds in: (one event per attempt, {"t", "ok" or "err"}; the fault's time)."""
+    writer = run_writer(galera.venv, galera.connection(), seconds, first)
+    time.sleep(fault_at)
+    fault_time = time.monotonic()
+    fault()
+    out, err = writer.communicate(timeout=seconds + 60)
+    if writer.returncode != 0:
+        raise RuntimeError(f"the writer failed: {err[-2000:]}")
+    return [json.loads(line) for line in out.splitlines()], fault_time
+
+
+def writes_resumed_s(events: list[dict], fault_time: float) -> float | None:
+    """db_failover_s: from the fault to the first write acknowledged after it."""
+    after = [e["t"] for e in events if "ok" in e and e["t"] > fault_time]
+    return after[0] - fault_time if after else None
+
+
 def run_writer(venv: Path, conn_args: dict, seconds: float, first: int = 1) -> subprocess.Popen:
     """Rows first, first + 1, ... written for `seconds`; a JSON line per attempt on stdout."""
-    import json
     return subprocess.Popen([str(venv / "bin" / "python"), "-c", WRITER, json.dumps(conn_args), str(seconds),
                              str(first - 1)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
