@@ -49,12 +49,12 @@ def wait_for(what: str, timeout: float, check, interval: float = 1):
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
-def create_policy(cluster, name: str, rule: str, base_url: str | None = None) -> dict:
+def create_policy(cluster, name: str, rule: str, base_url: str | None = None, timeout: float = 10) -> dict:
     """A policy with one rule, created through the VIP (or base_url)."""
     base_url = base_url or cluster.api_url
-    status, body = cluster.http("POST", base_url + "/v1/policies", {"name": name})
+    status, body = cluster.http("POST", base_url + "/v1/policies", {"name": name}, timeout=timeout)
     assert status == 201, (status, body)
-    status, body = cluster.http("POST", base_url + f"/v1/policies/{name}/rules", {"rule": rule})
+    status, body = cluster.http("POST", base_url + f"/v1/policies/{name}/rules", {"rule": rule}, timeout=timeout)
     assert status == 201, (status, body)
     return {"policy": name, "rule": rule}
 

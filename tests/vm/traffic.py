@@ -17,22 +17,31 @@ def report(line: str):
 
 
 class Traffic:
-    """GET / through the VIP every `interval` seconds from the bridge, until the block ends."""
+    """GET / through the VIP every `interval` seconds from the bridge, until the block ends.
 
-    def __init__(self, cluster: Cluster, interval: float = 0.2, timeout: float = 2):
+    `urls`: ask these base URLs in turn instead (e.g. every policy engine directly, where no load
+    balancer runs in the VM world); `path`: what to ask ("/v1/policies" needs the database and the
+    message bus, "/" neither)."""
+
+    def __init__(self, cluster: Cluster, interval: float = 0.2, timeout: float = 2,
+                 urls: list[str] | None = None, path: str = "/"):
         self.cluster, self.interval, self.timeout = cluster, interval, timeout
+        self.urls, self.path = urls or [cluster.api_url], path
         self.ok = 0
         self.failed = 0
         self.failures: list[tuple[float, str]] = []  # (seconds since start, what)
         self.stop = threading.Event()
 
     def _loop(self):
+        asked = 0
         while not self.stop.is_set():
+            url = self.urls[asked % len(self.urls)] + self.path
+            asked += 1
             try:
-                status, _ = http("GET", self.cluster.api_url + "/", timeout=self.timeout)
-                what = None if status == 200 else f"HTTP {status}"
+                status, _ = http("GET", url, timeout=self.timeout)
+                what = None if status == 200 else f"HTTP {status} from {url}"
             except OSError as exc:
-                what = type(exc).__name__
+                what = f"{type(exc).__name__} from {url}"
             if what is None:
                 self.ok += 1
             else:
@@ -56,5 +65,6 @@ class Traffic:
         return self.failures[-1][0] - self.failures[0][0] if self.failures else 0.0
 
     def summary(self, fault: str) -> str:
-        return (f"{fault}: {self.ok + self.failed} requests through the VIP in {self.seconds:.0f} s, "
+        where = "through the VIP" if self.urls == [self.cluster.api_url] else f"to {len(self.urls)} API nodes"
+        return (f"{fault}: {self.ok + self.failed} requests (GET {self.path}) {where} in {self.seconds:.0f} s, "
                 f"{self.ok} ok, {self.failed} failed (failures over {self.outage_s:.1f} s)")
