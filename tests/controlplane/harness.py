@@ -36,7 +36,7 @@ from pathlib import Path
 
 import yaml
 
-from integration.drill import Proc, _raise, port_open, run, run_cleanups, wait_for
+from integration.drill import Proc, _raise, port_open, run, run_cleanups, succeeds, wait_for
 from paths import REPO
 
 HERE = Path(__file__).resolve().parent
@@ -482,6 +482,76 @@ class ControlPlane:
                                              provider_network_type="flat", provider_physical_network="public")
         conn.network.create_subnet(network_id=public.id, name="public-v4", ip_version=4, cidr=PUBLIC_CIDR,
                                    enable_dhcp=False)
+
+
+class KeystoneOnly:
+    """Keystone alone, for tests that need only tokens (tests/integration/test_keystone_tls.py): the
+    control plane's Keystone from the same venv, on a MariaDB of its own reached by its socket only
+    (sqlite says "database is locked" even to one client) and on a port of the caller's (not PORTS:
+    it may run beside a full control plane), bootstrapped as keystone-manage does it for an
+    operator (admin user, project and role, RegionOne, the identity endpoint). No RabbitMQ, no lock."""
+
+    def __init__(self, root: Path, venv: Path, port: int, admin_password: str = ADMIN_PASSWORD, log=print):
+        self.root, self.venv, self.port, self.admin_password, self.log = Path(root), Path(venv), port, admin_password, log
+        self.proc: Proc | None = None
+        self.db: Proc | None = None
+
+    @property
+    def auth_url(self) -> str:
+        return f"http://{HOST}:{self.port}/v3"
+
+    def admin_auth(self) -> dict[str, str]:
+        return {"auth_url": self.auth_url, "username": "admin", "password": self.admin_password,
+                "project_name": "admin", "user_domain_name": "Default", "project_domain_name": "Default"}
+
+    def start(self) -> "KeystoneOnly":
+        started = time.monotonic()
+        conf = self.root / "keystone.conf"
+        keys = self.root / "fernet-keys"
+        keys.mkdir(parents=True, exist_ok=True, mode=0o700)
+        (self.root / "logs").mkdir(exist_ok=True)
+        data, sock = self.root / "mariadb", self.root / "mysqld.sock"
+        conf.write_text(ini({
+            "DEFAULT": {"debug": False},
+            "database": {"connection": f"mysql+pymysql://root@localhost/keystone?unix_socket={sock}&charset=utf8"},
+            "token": {"provider": "fernet"},
+            "fernet_tokens": {"key_repository": keys},
+            "fernet_receipts": {"key_repository": keys},
+        }))
+        manage = [self.venv / "bin/keystone-manage", "--config-file", conf]
+        try:
+            run(["mariadb-install-db", "--no-defaults", f"--datadir={data}", "--user=root",
+                 "--auth-root-authentication-method=normal", "--skip-test-db"])
+            self.db = Proc("mariadb", ["mariadbd", "--no-defaults", f"--datadir={data}", f"--socket={sock}",
+                                       "--skip-networking", "--user=root", f"--pid-file={self.root / 'mysqld.pid'}",
+                                       "--skip-log-bin", "--innodb-buffer-pool-size=32M",
+                                       "--innodb-flush-log-at-trx-commit=0", "--character-set-server=utf8mb4"],
+                           self.root / "logs" / "mariadb.log", cwd=self.root).start()
+            sql = ["mariadb", "--no-defaults", f"--socket={sock}", "-uroot"]
+            wait_for("keystone's MariaDB", lambda: succeeds(sql + ["-e", "SELECT 1"])
+                     or (not self.db.alive() and _raise(self.db)), 60)
+            run(sql, input="CREATE DATABASE keystone;")
+            run(manage + ["db_sync"], timeout=600)
+            run(manage + ["fernet_setup", "--keystone-user", "root", "--keystone-group", "root"])
+            run(manage + ["bootstrap", "--bootstrap-password", self.admin_password, "--bootstrap-region-id", REGION,
+                          "--bootstrap-public-url", self.auth_url, "--bootstrap-internal-url", self.auth_url,
+                          "--bootstrap-admin-url", self.auth_url], timeout=300)
+            self.proc = Proc("keystone", [self.venv / "bin/python", HERE / "wsgi_serve.py", HOST, self.port,
+                                          "keystone.server.wsgi:initialize_public_application"],
+                             self.root / "logs" / "keystone.log", env={"OS_KEYSTONE_CONFIG_FILES": str(conf)},
+                             cwd=self.root).start()
+            wait_for("keystone", lambda: port_open(HOST, self.port) or (not self.proc.alive() and _raise(self.proc)), 120)
+        except BaseException:
+            self.stop()
+            raise
+        self.log(f"keystone-only: up on {self.auth_url} in {time.monotonic() - started:.0f} s")
+        return self
+
+    def stop(self) -> None:
+        for proc in (self.proc, self.db):
+            if proc is not None:
+                proc.stop(timeout=15)
+        self.proc = self.db = None
 
 
 def _cloud_config(clouds_yaml: Path, cloud: str):

@@ -1,0 +1,107 @@
+"""Keystone and TLS for real (keystone_tls.py): Congress with the keystone_authtoken options
+congress-tf renders, behind HAProxy terminating TLS on the VIP with the certificate congress-tf
+generates, against a real Keystone. Run under the drill's lock:
+
+    flock /tmp/congress-drill.lock python -m pytest tests/integration/test_keystone_tls.py
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+from http.client import HTTPConnection
+
+import pytest
+
+from drill import free_port
+from keystone_tls import API_ADMIN, API_MEMBER, KT_CIDR, KeystoneTlsCluster, https, overrides, setup_identity, token
+from paths import example_tfvars
+
+NEEDED = ["mariadbd", "mariadb-install-db", "mariadb", "haproxy", "epmd", "ip", "/usr/lib/rabbitmq/bin/rabbitmq-server"]
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")   # a SIGTERM (CI timeout) still ends what was started
+
+
+@pytest.fixture(scope="module")
+def keystone(tmp_path_factory):
+    if os.environ.get("CONGRESS_TF_SKIP_CONTROLPLANE"):
+        pytest.skip("CONGRESS_TF_SKIP_CONTROLPLANE is set (Keystone comes from the control plane's venv)")
+    from controlplane import harness
+
+    server = harness.KeystoneOnly(tmp_path_factory.mktemp("keystone"), harness.ensure_venv(), free_port())
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+        signal.signal(signal.SIGTERM, previous)
+
+
+@pytest.fixture(scope="module")
+def server_tls(tmp_path_factory):
+    """The CA and certificate as `congress-tf` makes them for an environment on KT_CIDR."""
+    from congress_tf import tls
+
+    return tls.generated(tmp_path_factory.mktemp("state") / "tls", "keystone-tls", tls.api_hosts(KT_CIDR, []))
+
+
+@pytest.fixture(scope="module")
+def cluster(plan, congress_venv, keystone, server_tls):
+    if os.geteuid() != 0:
+        pytest.skip("runs MariaDB and RabbitMQ and routes a test subnet to lo: it needs root")
+    missing = [name for name in NEEDED if not shutil.which(name)]
+    if missing:
+        pytest.fail(f"needs {missing} (Debian packages: see .ci/run)")
+    import openstack
+
+    cloud_init = plan(var_file=example_tfvars("no-octavia"),
+                      **overrides(keystone.auth_url, server_tls.tfvars())).outputs["cloud_init"]
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    running = KeystoneTlsCluster(cloud_init, congress_venv.path)
+    try:
+        setup_identity(openstack.connect(auth=keystone.admin_auth(), identity_api_version="3",
+                                         region_name="RegionOne"), running.vip_url())
+        yield running.start()
+    finally:
+        running.close()
+        signal.signal(signal.SIGTERM, previous)
+
+
+def test_the_api_through_the_tls_vip_wants_a_keystone_token(cluster, keystone, server_tls):
+    url = cluster.vip_url() + "/v1/policies"
+    status, headers, _ = https("GET", url, server_tls.ca_file)
+    assert status == 401
+    assert keystone.auth_url in headers.get("www-authenticate", "")   # www_authenticate_uri as rendered
+    status, _, body = https("GET", url, server_tls.ca_file, {"X-Auth-Token": token(keystone.auth_url, API_ADMIN)})
+    assert status == 200, body
+    assert {p["name"] for p in body["results"]} >= {"classification", "action"}
+    status, _, _ = https("GET", url, server_tls.ca_file, {"X-Auth-Token": "gAAAAABnot-a-token-at-all"})
+    assert status == 401
+    # A valid token without the admin role: Congress's default policy is admin only.
+    status, _, _ = https("GET", url, server_tls.ca_file, {"X-Auth-Token": token(keystone.auth_url, API_MEMBER)})
+    assert status == 403
+
+
+def test_plain_http_is_redirected_and_congress_links_say_https(cluster, server_tls):
+    conn = HTTPConnection(cluster.vip, cluster.api_port, timeout=10)
+    try:
+        conn.request("POST", "/v1/policies?x=1", body="{}")
+        resp = conn.getresponse()
+        # 308: the client repeats the same method and body on https.
+        assert (resp.status, resp.getheader("Location")) == (308, f"{cluster.vip_url()}/v1/policies?x=1")
+    finally:
+        conn.close()
+    status, _, versions = https("GET", cluster.vip_url() + "/", server_tls.ca_file)
+    assert status in (200, 300), versions
+    links = [link["href"] for v in versions["versions"] for link in v["links"]]
+    assert links and all(href.startswith(cluster.vip_url() + "/") for href in links), links
+
+
+def test_health_checks_keep_working_behind_tls(cluster):
+    assert cluster.monitor_answers() == 200          # keepalived's track URL
+    stats = cluster.backend_stats()
+    assert stats[cluster.engine.name]["status"] == "UP"
+    assert stats[cluster.engine.name]["check_status"] in ("L7OK", "L7OKC")
