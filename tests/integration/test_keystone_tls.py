@@ -1,6 +1,7 @@
 """Keystone and TLS for real (keystone_tls.py): Congress with the keystone_authtoken options
 congress-tf renders, behind HAProxy terminating TLS on the VIP with the certificate congress-tf
-generates, against a real Keystone. Run under the drill's lock:
+generates, against a real Keystone; then Congress's own client (python-congressclient 2.0.1
+through python-openstackclient) through the VIP. Run under the drill's lock:
 
     flock /tmp/congress-drill.lock python -m pytest tests/integration/test_keystone_tls.py
 """
@@ -8,6 +9,7 @@ generates, against a real Keystone. Run under the drill's lock:
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 from http.client import HTTPConnection
@@ -15,9 +17,11 @@ from http.client import HTTPConnection
 import pytest
 
 from drill import free_port
-from keystone_tls import API_ADMIN, API_MEMBER, KT_CIDR, KeystoneTlsCluster, https, overrides, setup_identity, token
+from keystone_tls import (API_ADMIN, API_MEMBER, KT_CIDR, KeystoneTlsCluster, OpenStackCli, client_venv, https,
+                          overrides, setup_identity, token)
 from paths import example_tfvars
 
+RULES = ['q("alpha")', 'q("beta")', 'p(x) :- q(x), not r(x)', 'r("beta")']
 NEEDED = ["mariadbd", "mariadb-install-db", "mariadb", "haproxy", "epmd", "ip", "/usr/lib/rabbitmq/bin/rabbitmq-server"]
 
 
@@ -105,3 +109,49 @@ def test_health_checks_keep_working_behind_tls(cluster):
     stats = cluster.backend_stats()
     assert stats[cluster.engine.name]["status"] == "UP"
     assert stats[cluster.engine.name]["check_status"] in ("L7OK", "L7OKC")
+
+
+@pytest.fixture(scope="module")
+def congress_cli(cluster, keystone, server_tls):
+    return OpenStackCli(client_venv(), keystone.auth_url, API_ADMIN, server_tls.ca_file)
+
+
+def _words(rule: str) -> str:
+    return " ".join(rule.split())
+
+
+def test_openstack_congress_through_the_tls_vip(congress_cli):
+    cli = congress_cli
+    versions = cli.json("congress", "version", "list")
+    assert [v["id"] for v in versions] == ["v1"], versions
+    created = cli.json("congress", "policy", "create", "tls_demo", "--description", "issue 14")
+    assert created["name"] == "tls_demo"
+    assert "tls_demo" in {p["name"] for p in cli.json("congress", "policy", "list")}
+    for rule in RULES:       # Congress answers with the rule as it prints it (a long one on several lines)
+        assert _words(cli.json("congress", "policy", "rule", "create", "tls_demo", rule)["rule"]) == _words(rule)
+    listed = cli.run("congress", "policy", "rule", "list", "tls_demo")    # plain text: no -f here
+    assert listed.returncode == 0, listed.stderr
+    blocks = ["\n".join(line for line in block.splitlines() if not line.startswith("//"))
+              for block in listed.stdout.split("\n\n") if block.strip()]
+    assert sorted(map(_words, blocks)) == sorted(map(_words, RULES)), listed.stdout
+    assert cli.json("congress", "policy", "row", "list", "tls_demo", "p") == [{"Col0": "alpha"}]
+    assert cli.json("congress", "datasource", "list") == []
+
+
+def test_openstack_congress_explains_and_simulates(congress_cli):
+    cli = congress_cli
+    explained = cli.run("congress", "policy", "row", "list", "tls_demo", "p", "--trace", "-f", "value")
+    assert explained.returncode == 0, explained.stderr
+    assert re.search(r"\bCall: p\(", explained.stdout), explained.stdout
+    assert [line for line in explained.stdout.splitlines() if re.fullmatch(r"\w+", line)] == ["alpha"], explained.stdout
+    simulated = cli.run("congress", "policy", "simulate", "tls_demo", "p(x)", 'q+("gamma")', "action")
+    assert simulated.returncode == 0, simulated.stderr
+    assert sorted(simulated.stdout.split()) == ['p("alpha")', 'p("gamma")'], simulated.stdout
+    traced = cli.run("congress", "policy", "simulate", "tls_demo", "p(x)", 'q+("gamma")', "action", "--trace")
+    assert traced.returncode == 0, traced.stderr
+    assert re.search(r"\bCall: p\(", traced.stdout), traced.stdout
+    # The simulation changed nothing; the policy goes as an operator removes it.
+    assert cli.json("congress", "policy", "row", "list", "tls_demo", "p") == [{"Col0": "alpha"}]
+    deleted = cli.run("congress", "policy", "delete", "tls_demo")
+    assert deleted.returncode == 0, deleted.stderr
+    assert "tls_demo" not in {p["name"] for p in cli.json("congress", "policy", "list")}
