@@ -378,9 +378,15 @@ def rolling_plan(ctx: click.Context, runner, plan_file: Path, ssh_user: str, as_
     with terraform_step("show"):
         plan = runner.show_json(plan_file)
     rollout, active = plan_rollout_asking(plan, ctx.obj["remote"](ssh_user))
+    unanswered = sorted(role for role, node in active.items() if node is None)
+    if unanswered:
+        # Without an answer the hand-over and the pair's "whole again" check cannot pass either: the
+        # rollout would stop only after replacing a member, so stop before anything changes.
+        raise BadInput(f"not applied: no VM of the {' and '.join(unanswered)} pair said whether it serves "
+                       f"(asked over SSH as {ssh_user}); rolling a pair needs SSH to its VMs (--ssh-user, "
+                       "the VMs' security group open from here) or --all-at-once (with downtime)")
     for role, node in active.items():
-        _echo(f"  {role} pair: {node} serves now, rolled last" if node else
-              f"  {role} pair: no VM said it serves (SSH as {ssh_user}?); the first-named one is rolled last", as_json)
+        _echo(f"  {role} pair: {node} serves now, rolled last", as_json)
     if rollout.refusals:
         raise BadInput("not applied: this change cannot roll one VM at a time:\n"
                        + "\n".join(f"  {r}" for r in rollout.refusals)

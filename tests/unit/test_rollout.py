@@ -309,6 +309,22 @@ def test_apply_rolls_each_replaced_vm_in_its_own_terraform_apply_draining_engine
     assert vms.ds_on == "congress-ds-1"
 
 
+def test_apply_refuses_to_roll_a_pair_whose_vms_do_not_answer_and_applies_nothing(day2, deployed_env, fake_tf):
+    from fakes import OUTPUTS, FakeCloud, FakeProbe, calls
+    from test_commands import invoke
+
+    after, _ = day2("minimal", {"policy_engine_count": 2}, {"policy_engine_count": 2, "datasource_sync_period": 45})
+    env_file = deployed_env(after)
+    terraform, log = fake_tf
+    nodes = after["planned_values"]["outputs"]["nodes"]["value"]
+    vms = PairVMs(nodes, vip_on=None, down=set(nodes["datasource"]), also=OUTPUTS["nodes"]["value"])
+    result = invoke(["--terraform", terraform, "apply", "--yes", "--ssh-user", "ops", env_file],
+                    obj={"cloud_factory": FakeCloud().factory, "probe": FakeProbe, "remote": lambda user: vms})
+    assert result.exit_code == 2, result.output
+    assert "no VM of the datasource pair said whether it serves (asked over SSH as ops)" in result.output
+    assert not [argv for argv in calls(log) if "apply" in argv]
+
+
 def test_apply_drains_each_removed_engine_from_octavia_then_removes_it(day2, deployed_env, fake_tf):
     from fakes import FakeCloud, FakeProbe, calls
     from test_commands import invoke
