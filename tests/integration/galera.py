@@ -200,6 +200,11 @@ class GaleraDrill:
                 proc.signal_group(signal.SIGCONT)
                 proc.stop(timeout=5, sig=signal.SIGKILL)
 
+    def shut_down(self, member: Member):
+        """A clean shutdown (systemctl poweroff): mariadbd leaves the cluster and ends on SIGTERM."""
+        member.health.stop(timeout=5)
+        member.proc.stop(timeout=120)
+
     def rejoin(self, member: Member, timeout: float = 180):
         """A member that was gone boots again and joins the running cluster."""
         self.kill(member)
@@ -245,7 +250,10 @@ alive() {{ pid=$(cat {pidfile} 2>/dev/null) && [ -d /proc/$pid ] && [ "$(cut -d'
 [ "$2" = mariadb.service ] || [ "$3" = mariadb.service ] || {{ echo "systemctl shim: $*" >&2; exit 1; }}
 case "$1" in
     is-active) alive ;;
-    stop) if alive; then kill "$pid"; while alive; do sleep 0.2; done; fi ;;
+    stop) if alive; then  # as systemd: SIGTERM, SIGKILL when it does not end (a member stuck joining)
+              kill "$pid"; for _ in $(seq 150); do alive || break; sleep 0.2; done
+              alive && kill -9 "$pid"; while alive; do sleep 0.2; done
+          fi ;;
     start) touch {home / 'start-requested'} ;;
     *) echo "systemctl shim: $*" >&2; exit 1 ;;
 esac

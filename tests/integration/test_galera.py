@@ -64,9 +64,10 @@ def test_all_three_down_at_once_come_back_by_themselves(galera, acknowledged):
 
 
 def test_writer_lost_before_a_full_outage_comes_back_with_galera_recover(galera, acknowledged):
-    """What pc.recovery cannot mend: the writer went first, then the two others at once. Started
-    again they stay out of any primary component (their saved views disagree), until README's
-    command: galera-recover.sh on each member, then --bootstrap on the highest seqno."""
+    """What pc.recovery cannot mend: the writer went first, then the two others were shut down
+    one after the other (a clean leave drops the saved primary view). Started again they stay out
+    of any primary component until README's command: galera-recover.sh on each member, then
+    --bootstrap on the highest seqno."""
     assert acknowledged, "runs after the full outage test"
     lost, *survivors = galera.members
     galera.power_off(lost)
@@ -78,7 +79,7 @@ def test_writer_lost_before_a_full_outage_comes_back_with_galera_recover(galera,
     assert written_without_lost, events[-3:]
     acknowledged.update(written_without_lost)
     for member in survivors:
-        galera.kill(member)
+        galera.shut_down(member)
     for member in galera.members:               # every VM boots again; mariadb.service starts plainly
         galera.start_member(member)
     time.sleep(STAYS_NON_PRIMARY_S)
