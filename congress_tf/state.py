@@ -174,13 +174,13 @@ class StateDir:
         _sync_tree({"terraform": terraform_dir, "cloudinit": cloudinit_dir}, self.work, ignore,
                    keep=(".terraform.lock.hcl", BACKEND_FILE))
         backend = self.backend(env)
-        _write(self.module / BACKEND_FILE, json.dumps(backend, indent=2) + "\n", 0o600)
+        write_file(self.module / BACKEND_FILE, json.dumps(backend, indent=2) + "\n", 0o600)
         if tfvars is not None:
-            _write(self.tfvars, json.dumps(tfvars, indent=2, sort_keys=True) + "\n", 0o644)
+            write_file(self.tfvars, json.dumps(tfvars, indent=2, sort_keys=True) + "\n", 0o644)
         # Terraform reads secrets from a var file of its own: tfvars.json stays free of them.
         secrets_vars = self.root / "secrets.tfvars.json"
         if secret_values is not None:
-            _write(secrets_vars, json.dumps({"secrets": secret_values, **(sensitive_vars or {})}) + "\n", 0o600)
+            write_file(secrets_vars, json.dumps({"secrets": secret_values, **(sensitive_vars or {})}) + "\n", 0o600)
         stamp_file = self.root / "init.stamp"
         needs_init = not (stamp_file.exists() and stamp_file.read_text() == self._init_stamp()
                           and self.data_dir.exists())
@@ -231,11 +231,11 @@ class StateDir:
         os.chmod(self.backups, 0o700)
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         path = self.backups / f"terraform.tfstate.{stamp}.{os.getpid()}"
-        _write(path, state_text, 0o600)
+        write_file(path, state_text, 0o600)
         return path
 
 
-def _write(path: Path, text: str, mode: int) -> None:
+def write_file(path: Path, text: str, mode: int) -> None:
     """`text` into `path` with `mode`, replaced in one rename; left as it is when it holds `text`."""
     try:
         if path.read_text() == text:

@@ -21,6 +21,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from congress_tf.state import write_file
+
 CA_DAYS = 3650
 SERVER_DAYS = 397        # what browsers and most clients accept for a server certificate
 RENEW_BEFORE_DAYS = 30
@@ -155,30 +157,21 @@ def generated(directory: Path, environment: str, hosts: list[str]) -> ServerTls:
     cert_file, key_file = directory / "api.pem", directory / "api-key.pem"
     if not (ca_file.exists() and ca_key_file.exists()):
         ca_cert, ca_key = make_ca(f"congress-tf {environment} CA")
-        _write(ca_key_file, ca_key, 0o600)
-        _write(ca_file, ca_cert, 0o644)
+        write_file(ca_key_file, ca_key, 0o600)
+        write_file(ca_file, ca_cert, 0o644)
         cert_file.unlink(missing_ok=True)
     ca_cert, ca_key = ca_file.read_text(), ca_key_file.read_text()
     current = cert_file.read_text() if cert_file.exists() and key_file.exists() else None
     if current is None or sorted(hosts_of(current)) != sorted(hosts) or _renew(current):
         cert, key = issue(ca_cert, ca_key, hosts)
-        _write(key_file, key, 0o600)
-        _write(cert_file, cert, 0o644)
+        write_file(key_file, key, 0o600)
+        write_file(cert_file, cert, 0o644)
     return ServerTls(cert_file.read_text(), key_file.read_text(), ca_file)
 
 
 def _renew(cert_pem: str) -> bool:
     cert = x509.load_pem_x509_certificate(cert_pem.encode())
     return cert.not_valid_after_utc - _now() < datetime.timedelta(days=RENEW_BEFORE_DAYS)
-
-
-def _write(path: Path, text: str, mode: int) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "w") as out:
-        out.write(text)
-    os.chmod(tmp, mode)
-    os.replace(tmp, path)
 
 
 def api_hosts(cidr: str, names: list[str]) -> list[str]:
