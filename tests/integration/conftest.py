@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-from pathlib import Path
 
 import pytest
 
-from drill import DRILL_EXAMPLE, DRILL_OVERRIDES, Drill
+from drill import DRILL_EXAMPLE, DRILL_OVERRIDES, Drill, missing_tools, started
 from paths import example_tfvars
 from ds_pair import DsPair
 from galera import GALERA_EXAMPLE, GALERA_OVERRIDES, GaleraDrill
@@ -28,28 +26,14 @@ GALERA_NEEDED = ["mariadbd", "mariadb-install-db", "mariadb", "haproxy", "socat"
 def drill(plan, congress_venv):
     if os.geteuid() != 0:
         pytest.skip("the HA drill runs MariaDB, RabbitMQ, Corosync and Pacemaker: it needs root")
-    missing = _missing(NEEDED, ["/usr/lib/rabbitmq/bin/rabbitmq-server"])
+    missing = missing_tools(NEEDED, ["/usr/lib/rabbitmq/bin/rabbitmq-server"])
     if missing:
         pytest.fail(f"the HA drill needs {missing} (Debian packages: see .ci/run)")
 
     rendered = plan(var_file=example_tfvars(DRILL_EXAMPLE), **DRILL_OVERRIDES).outputs["cloud_init"]
-
-    # A SIGTERM (CI timeout) must still end every process the drill started.
-    previous = signal.signal(signal.SIGTERM, _interrupt)
     cluster = Drill(rendered, congress_venv.path)
-    try:
-        yield cluster.start()
-    finally:
-        cluster.close()
-        signal.signal(signal.SIGTERM, previous)
-
-
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
-def _missing(executables: list[str], files: list[str]) -> list[str]:
-    return [exe for exe in executables if not shutil.which(exe)] + [p for p in files if not Path(p).exists()]
+    with started(cluster.start, cluster.close) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -57,17 +41,13 @@ def galera(plan, congress_venv):
     """Backing mode cluster's three Galera members and a Congress node's local HAProxy (galera.py)."""
     if os.geteuid() != 0:
         pytest.skip("the Galera drill runs MariaDB as root")
-    missing = _missing(GALERA_NEEDED, ["/usr/lib/galera/libgalera_smm.so"])
+    missing = missing_tools(GALERA_NEEDED, ["/usr/lib/galera/libgalera_smm.so"])
     if missing:
         pytest.fail(f"the Galera drill needs {missing} (Debian packages galera-4, rsync, socat: see .ci/run)")
     cloud_init = plan(var_file=example_tfvars(GALERA_EXAMPLE), **GALERA_OVERRIDES).outputs["cloud_init"]
-    previous = signal.signal(signal.SIGTERM, _interrupt)
     cluster = GaleraDrill(cloud_init, congress_venv.path)
-    try:
-        yield cluster.start()
-    finally:
-        cluster.close()
-        signal.signal(signal.SIGTERM, previous)
+    with started(cluster.start, cluster.close) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

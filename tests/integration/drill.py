@@ -44,6 +44,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -351,6 +352,26 @@ def succeeds(argv: list, timeout: float = 10) -> bool:
         return subprocess.run(argv, capture_output=True, stdin=subprocess.DEVNULL, timeout=timeout).returncode == 0
     except subprocess.TimeoutExpired:
         return False
+
+
+def missing_tools(executables: list[str], files: list[str] = ()) -> list[str]:
+    """The executables not on PATH and the files not there, of what a harness needs."""
+    return [exe for exe in executables if not shutil.which(exe)] + [p for p in files if not Path(p).exists()]
+
+
+@contextmanager
+def started(start, stop):
+    """start()'s result, with stop() at the end, also when a SIGTERM (a CI timeout) ends the run:
+    it becomes KeyboardInterrupt, so pytest unwinds the fixture and nothing outlives the test."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield start()
+    finally:
+        stop()
+        signal.signal(signal.SIGTERM, previous)
 
 
 def free_port() -> int:

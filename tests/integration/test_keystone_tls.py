@@ -10,23 +10,17 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import signal
 from http.client import HTTPConnection
 
 import pytest
 
-from drill import free_port
+from drill import free_port, missing_tools, started
 from keystone_tls import (API_ADMIN, API_MEMBER, KT_CIDR, KeystoneTlsCluster, OpenStackCli, client_venv, https,
                           overrides, setup_identity, token)
 from paths import example_tfvars
 
 RULES = ['q("alpha")', 'q("beta")', 'p(x) :- q(x), not r(x)', 'r("beta")']
 NEEDED = ["mariadbd", "mariadb-install-db", "mariadb", "haproxy", "epmd", "ip", "/usr/lib/rabbitmq/bin/rabbitmq-server"]
-
-
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt(f"signal {signum}")   # a SIGTERM (CI timeout) still ends what was started
 
 
 @pytest.fixture(scope="module")
@@ -36,12 +30,8 @@ def keystone(tmp_path_factory):
     from controlplane import harness
 
     server = harness.KeystoneOnly(tmp_path_factory.mktemp("keystone"), harness.ensure_venv(), free_port())
-    previous = signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        yield server.start()
-    finally:
-        server.stop()
-        signal.signal(signal.SIGTERM, previous)
+    with started(server.start, server.stop) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -56,22 +46,18 @@ def server_tls(tmp_path_factory):
 def cluster(plan, congress_venv, keystone, server_tls):
     if os.geteuid() != 0:
         pytest.skip("runs MariaDB and RabbitMQ and routes a test subnet to lo: it needs root")
-    missing = [name for name in NEEDED if not shutil.which(name)]
+    missing = missing_tools(NEEDED)
     if missing:
         pytest.fail(f"needs {missing} (Debian packages: see .ci/run)")
     import openstack
 
     cloud_init = plan(var_file=example_tfvars("no-octavia"),
                       **overrides(keystone.auth_url, server_tls.tfvars())).outputs["cloud_init"]
-    previous = signal.signal(signal.SIGTERM, _interrupt)
-    running = KeystoneTlsCluster(cloud_init, congress_venv.path)
-    try:
-        setup_identity(openstack.connect(auth=keystone.admin_auth(), identity_api_version="3",
-                                         region_name="RegionOne"), running.vip_url())
-        yield running.start()
-    finally:
-        running.close()
-        signal.signal(signal.SIGTERM, previous)
+    drill = KeystoneTlsCluster(cloud_init, congress_venv.path)
+    setup_identity(openstack.connect(auth=keystone.admin_auth(), identity_api_version="3",
+                                     region_name="RegionOne"), drill.vip_url())
+    with started(drill.start, drill.close) as running:
+        yield running
 
 
 def test_the_api_through_the_tls_vip_wants_a_keystone_token(cluster, keystone, server_tls):
