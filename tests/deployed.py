@@ -15,12 +15,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from paths import example_tfvars
+from paths import copy_modules, example_tfvars
 
 PROVIDER = 'provider["registry.terraform.io/terraform-provider-openstack/openstack"]'
 
@@ -119,6 +120,18 @@ def deploy(plan_with, var_files: list[Path], workdir: Path, rounds: int = 6) -> 
     raise AssertionError(f"the made-up deployed state does not settle: {moving}")
 
 
+def release_with_pin(dest: Path, package: str, version: str) -> Path:
+    """terraform/ and cloudinit/ copied to dest as a congress-tf release whose runtime pin
+    (cloudinit/congress-constraints.txt) moves `package` to `version`; the shipped files stay."""
+    copy_modules(dest)
+    path = dest / "cloudinit" / "congress-constraints.txt"
+    text, found = re.subn(rf"^{re.escape(package)}==\S+$", f"{package}=={version}", path.read_text(), flags=re.M)
+    if found != 1:
+        raise ValueError(f"{path} pins {package} {found} times")
+    path.write_text(text)
+    return dest
+
+
 # Test networks live in 198.18.0.0/15.
 NETWORKS = {
     "no-octavia": {"cidr": "198.18.40.0/24", "existing_network_id": "00000000-0000-4000-8000-00000000e701",
@@ -129,8 +142,10 @@ NETWORKS = {
 
 @pytest.fixture(scope="session")
 def day2(terraform, terraform_binary, terraform_env, tmp_path_factory):
-    """day2(example, before, after) -> (plan JSON of `after` against the state of `before`, prior plan JSON).
-    `before` and `after` are tfvars overrides on top of the example."""
+    """day2(example, before, after, release=None) -> (plan JSON of `after` against the state of
+    `before`, prior plan JSON).  `before` and `after` are tfvars overrides on top of the example;
+    `release`, a directory holding another terraform/ and cloudinit/ (release_with_pin), plans
+    `after` with those modules instead of the shipped ones, as a new congress-tf release would."""
     tf = terraform("terraform")
     env = {**os.environ, **terraform_env}
     cache: dict[tuple, tuple[Path, dict]] = {}
@@ -140,16 +155,21 @@ def day2(terraform, terraform_binary, terraform_env, tmp_path_factory):
         path.write_text(json.dumps({"network": NETWORKS[example], **overrides}))
         return [example_tfvars(example), path]
 
-    def plan_with(files, state, out):
-        return run_plan(terraform_binary, env, Path(tf.tfdir), files, state, out)
+    def plan_with(files, state, out, tfdir: Path = Path(tf.tfdir)):
+        return run_plan(terraform_binary, env, tfdir, files, state, out)
 
-    def run(example: str, before: dict, after: dict) -> tuple[dict, dict]:
+    def run(example: str, before: dict, after: dict, release: Path | None = None) -> tuple[dict, dict]:
         key = (example, json.dumps(before, sort_keys=True))
         where = tmp_path_factory.mktemp("day2")
         if key not in cache:
             cache[key] = deploy(plan_with, var_files(example, before, _mk(where / "b")), where / "deployed")
         state, prior = cache[key]
-        return plan_with(var_files(example, after, _mk(where / "a")), state, where / "after.plan"), prior
+        tfdir = Path(tf.tfdir)
+        if release is not None:
+            tfdir = release / "terraform"
+            subprocess.run([terraform_binary, f"-chdir={tfdir}", "init", "-input=false"], env=env, check=True,
+                           capture_output=True)
+        return plan_with(var_files(example, after, _mk(where / "a")), state, where / "after.plan", tfdir), prior
 
     return run
 

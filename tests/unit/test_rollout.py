@@ -11,7 +11,7 @@ import pytest
 from congress_tf.cloud import LoadBalancerStatus
 from congress_tf.rollout import (LoadBalancerSteps, Members, RolloutStopped, Wave, plan_rollout, plan_rollout_asking,
                                  run_waves)
-from deployed import day2  # noqa: F401 (a fixture)
+from deployed import day2, release_with_pin  # noqa: F401 (day2 is a fixture)
 from test_commands import fake_tf  # noqa: F401 (a fixture)
 
 SYNC = {"policy_engine_count": 3}
@@ -39,6 +39,18 @@ def test_the_active_datasource_vm_goes_last_when_known(day2):
     after, _ = day2("no-octavia", SYNC, {**SYNC, "datasource_sync_period": 45})
     rollout = plan_rollout(after, active={"datasource": "congress-ds-1"})
     assert [w.node for w in rollout.waves[:2]] == ["congress-ds-0", "congress-ds-1"]
+
+
+def test_a_release_moving_a_runtime_pin_rolls_like_a_shared_setting(day2, tmp_path):
+    """A new congress-tf whose cloudinit/congress-constraints.txt moves one pin (a Congress runtime
+    upgrade), planned against a deployment of the shipped one: the same waves as a shared setting."""
+    release = release_with_pin(tmp_path, "urllib3", "2.7.0")
+    upgraded, _ = day2("no-octavia", SYNC, SYNC, release=release)
+    shared, _ = day2("no-octavia", SYNC, {**SYNC, "datasource_sync_period": 45})
+    rollout = plan_rollout(upgraded)
+    assert rollout.refusals == [] and rollout.rest == []
+    assert order(rollout) == order(plan_rollout(shared))
+    assert "urllib3==2.7.0" in upgraded["planned_values"]["outputs"]["cloud_init"]["value"]["congress-pe-0"]
 
 
 def test_a_new_image_rolls_every_role_in_order_but_refuses_the_lone_database(day2):
