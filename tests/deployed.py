@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from paths import copy_modules, example_tfvars
+from paths import copy_tree, example_tfvars
 
 PROVIDER = 'provider["registry.terraform.io/terraform-provider-openstack/openstack"]'
 
@@ -120,10 +120,12 @@ def deploy(plan_with, var_files: list[Path], workdir: Path, rounds: int = 6) -> 
     raise AssertionError(f"the made-up deployed state does not settle: {moving}")
 
 
-def release_with_pin(dest: Path, package: str, version: str) -> Path:
-    """terraform/ and cloudinit/ copied to dest as a congress-tf release whose runtime pin
-    (cloudinit/congress-constraints.txt) moves `package` to `version`; the shipped files stay."""
-    copy_modules(dest)
+def release_with_pin(modules: Path, dest: Path, package: str, version: str) -> Path:
+    """The terraform/ and cloudinit/ under `modules` (those a deployment was planned from: the
+    session's workspace) copied to dest as a congress-tf release whose runtime pin
+    (cloudinit/congress-constraints.txt) moves `package` to `version`; nothing else differs."""
+    for name in ("terraform", "cloudinit"):
+        copy_tree(modules / name, dest / name)
     path = dest / "cloudinit" / "congress-constraints.txt"
     text, found = re.subn(rf"^{re.escape(package)}==\S+$", f"{package}=={version}", path.read_text(), flags=re.M)
     if found != 1:

@@ -41,10 +41,10 @@ def test_the_active_datasource_vm_goes_last_when_known(day2):
     assert [w.node for w in rollout.waves[:2]] == ["congress-ds-0", "congress-ds-1"]
 
 
-def test_a_release_moving_a_runtime_pin_rolls_like_a_shared_setting(day2, tmp_path):
+def test_a_release_moving_a_runtime_pin_rolls_like_a_shared_setting(day2, workspace, tmp_path):
     """A new congress-tf whose cloudinit/congress-constraints.txt moves one pin (a Congress runtime
     upgrade), planned against a deployment of the shipped one: the same waves as a shared setting."""
-    release = release_with_pin(tmp_path, "urllib3", "2.7.0")
+    release = release_with_pin(workspace, tmp_path, "urllib3", "2.7.0")
     upgraded, _ = day2("no-octavia", SYNC, SYNC, release=release)
     shared, _ = day2("no-octavia", SYNC, {**SYNC, "datasource_sync_period": 45})
     rollout = plan_rollout(upgraded)
