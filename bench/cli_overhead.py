@@ -4,7 +4,9 @@ Prints the wall time of `congress-tf --help` (goal <= 0.3 s), then `congress-tf 
 minimal example's env.yaml against bare `terraform plan` of the very tfvars congress-tf wrote
 (tfvars.json + secrets.tfvars.json), both against the offline provider double, both already
 initialised.  Last line: plan_overhead_ratio=R, median wall time of ours over median of bare
-(goal <= 1.10).
+(goal <= 1.10).  Before it, what the overhead is made of: congress-tf's own work with a Terraform
+that does nothing (interpreter, imports, env.yaml, files, one spawn), and of that the import of
+the env.yaml schema (pydantic and the models), each as CPU time, which load disturbs less.
 
 Robust on a shared machine: the two commands run in pairs, alternating which goes first (ABBA),
 so both see the same load; each run's CPU time (user + sys of the process and its children:
@@ -117,6 +119,11 @@ def main() -> None:
             pair = [(bare_plan, bare_runs), (ours_plan, ours)]
             for argv, results in (pair if i % 2 == 0 else reversed(pair)):
                 results.append(timed(argv, env))
+        noop = shutil.which("true")
+        own = [timed([congress_tf, "--terraform", noop, "plan", str(env_file)], env) for _ in range(runs)]
+        cli_only, with_schema = ([sys.executable, "-c", f"import {modules}"]
+                                 for modules in ("congress_tf.cli", "congress_tf.cli, congress_tf.envfile"))
+        importing = [(timed(cli_only, env), timed(with_schema, env)) for _ in range(runs)]
         if (state / "init.stamp").stat().st_mtime_ns != init_stamp:
             sys.exit("congress-tf ran `terraform init` again between identical plans: not comparable")
 
@@ -132,6 +139,10 @@ def main() -> None:
         print(f"congress_tf_plan_s={ours_s:.3f}  cpu_s={ours_cpu:.3f}  (median of {runs}; "
               f"wall min {min(r[0] for r in ours):.3f} max {max(r[0] for r in ours):.3f})")
         print(f"plan_overhead_s={ours_s - bare_s:+.3f}  cpu_s={ours_cpu - bare_cpu:+.3f}")
+        print(f"congress_tf_own_cpu_s={median(own, 1):.3f}  (plan with {noop} as Terraform, median of {runs}; "
+              f"wall {median(own, 0):.3f})")
+        schema = statistics.median(b[1] for _, b in importing) - statistics.median(a[1] for a, _ in importing)
+        print(f"schema_import_cpu_s={schema:.3f}  (congress_tf.envfile: pydantic and the env.yaml models)")
         print(f"plan_cpu_ratio={ours_cpu / bare_cpu:.2f}")
         print(f"plan_overhead_ratio_paired={paired:.2f}  (median of per-pair ratios)")
         print(f"plan_overhead_ratio={ours_s / bare_s:.2f}")
