@@ -1,30 +1,33 @@
-"""Failover figures of the HA drill: the plan's rendered files run for real on this machine
-(tests/integration/drill.py), then broken on purpose.  Needs root and the Debian packages of
-.ci/run; set CONGRESS_DRILL_VENV to reuse a Congress venv.
-
-  replication_lag_s  a rule created through the VIP, until every policy engine serves it
-                     directly (within one datasource_sync_period: 5 s in the drill)
-  ds_recovery_s      SIGKILL of the datasource node, until Pacemaker runs a new one
-                     (monitor interval of the rendered crm configuration + the agent's start)
-  pe_failover_s      SIGKILL of the policy engine a client is stuck to, until HAProxy has it
-                     DOWN and the client is served by a live node (health-check budget)
-
-  vip_failover_s     stop of the HAProxy holding the VIP (lb-0 and lb-1 with keepalived in
-                     network namespaces, tests/integration/vip.py), until GET / through the VIP
-                     answers 200 from the other HAProxy host (track script fall x interval,
-                     then VRRP moves the VIP)
+"""Failover figures, measured on the real units: examples booted as VMs (tests/vm/harness.py, every
+VM from the plan's own cloud-init), then broken on purpose.  Needs root and the Debian packages of
+.ci/run (systemd-container, mmdebstrap for the VMs; MariaDB, galera-4 for db_failover_s).  The VMs
+boot their roles' baked images, as bench/boot.py does (--plain: the stock image, each VM installing
+its role at boot); set CONGRESS_DRILL_VENV to reuse a Congress venv for the Galera part.
 
 Backing mode cluster (production's), measured first:
   db_failover_s      the three Galera members and a Congress node's local HAProxy from the
-                     rendered files (tests/integration/galera.py): the writer frozen (powered off)
-                     under LOCK TABLES writes, until a write is acknowledged again (goal <= 10)
-  mq_failover_s      production booted as VMs (tests/vm, policy_engine_count 2, noauth): the
-                     RabbitMQ VM leading most queues powered off under GET /v1/policies on every
-                     engine, from the first failed request to the last (0 when none failed);
-                     needs the VM harness's packages and cache (systemd-container, mmdebstrap)
+                     rendered files (tests/integration/galera.py, processes on this machine): the
+                     writer frozen (powered off) under LOCK TABLES writes, until a write is
+                     acknowledged again (goal <= 10)
+  mq_failover_s      production's VMs (policy_engine_count 2, noauth): the RabbitMQ VM leading most
+                     queues powered off under GET /v1/policies on every engine, from the first
+                     failed request to the last (0 when none failed)
+
+examples/no-octavia's VMs (3 policy engines, the HAProxy + keepalived pair, the datasource pair):
+  replication_lag_s  a rule created through the VIP, until every policy engine serves it directly
+  ds_recovery_s      poweroff of the VM running ds-node, until Pacemaker on the other VM runs it
+                     (congress-server --datasources there)
+  vip_moved_s        haproxy.service stopped on the VM holding the VIP, until the VIP is on the
+                     other VM (keepalived's track script: fall x interval, then VRRP)
+  vip_failover_s     the same, until GET / through the VIP answers 200 again
+  pe_failover_s      SIGKILL of the policy-engine unit that requests from the bridge are stuck to,
+                     until HAProxy on the VIP holder has it DOWN and GET / through the VIP answers
+                     200 (health checks: interval x fall); pe_failover_requests_failed counts the
+                     requests through the VIP that failed meanwhile
 """
 
 import os
+import re
 import signal
 import sys
 import tempfile
@@ -35,18 +38,30 @@ from planning import REPO, planned_outputs
 
 sys.path.insert(0, str(REPO / "tests" / "integration"))
 sys.path.insert(1, str(REPO / "tests" / "vm"))
+from backing import PRODUCTION_OVERRIDES, rabbit_node_loss  # noqa: E402
+from checks import (api_answers, api_ok, create_policy, ds_node_host, ds_node_running, rules_on,  # noqa: E402
+                    vip_holder, vms_of, wait_for)
 from congress_runtime import install_congress_venv  # noqa: E402
-from drill import CLIENTS, DRILL_EXAMPLE, DRILL_OVERRIDES, Drill  # noqa: E402
+from congress_tf.rollout import admin_socket, haproxy_stats  # noqa: E402
+from day2 import runner  # noqa: E402
 from galera import GALERA_EXAMPLE, GALERA_OVERRIDES, GaleraDrill, writes_during, writes_resumed_s  # noqa: E402
-from vip import VipDrill, vip_overrides  # noqa: E402
+from harness import PLAN_OVERRIDES, Cluster  # noqa: E402
+from traffic import Traffic  # noqa: E402
+
+PE_UNIT = "congress-policy-engine.service"
+BOOT_TIMEOUT_S = 1800
 
 
-def rendered_cloud_init(drill_overrides: dict, example: str = DRILL_EXAMPLE) -> dict[str, str]:
-    return planned_outputs(example, drill_overrides)["cloud_init"]
+def note(line: str):
+    print(f"# {line}", file=sys.stderr, flush=True)
+
+
+def figure(name: str, value: float):
+    print(f"{name}={value:.1f}", flush=True)
 
 
 def db_failover_s(venv: Path) -> float:
-    galera = GaleraDrill(rendered_cloud_init(GALERA_OVERRIDES, GALERA_EXAMPLE), venv)
+    galera = GaleraDrill(planned_outputs(GALERA_EXAMPLE, GALERA_OVERRIDES)["cloud_init"], venv)
     try:
         galera.start()
         writer = galera.members[0]
@@ -60,65 +75,133 @@ def db_failover_s(venv: Path) -> float:
         galera.close()
 
 
-def mq_failover_s() -> float:
-    from backing import PRODUCTION_OVERRIDES, rabbit_node_loss
-    from harness import PLAN_OVERRIDES, Cluster
-
-    overrides = {**PLAN_OVERRIDES, **PRODUCTION_OVERRIDES, "policy_engine_count": 2}
-    cluster = Cluster(planned_outputs("production", overrides), log=lambda m: print(m, file=sys.stderr, flush=True))
+def booted(example: str, overrides: dict, image: str) -> Cluster:
+    """The example's VMs started, every VM's cloud-init finished."""
+    cluster = Cluster(planned_outputs(example, {**PLAN_OVERRIDES, **overrides}), image=image, log=note)
     try:
         cluster.start()
-        done = cluster.wait_cloud_init(timeout=1800)
+        done = cluster.wait_cloud_init(timeout=BOOT_TIMEOUT_S)
         if len(done) < len(cluster.vms):
             raise SystemExit(f"cloud-init did not finish on {sorted(set(cluster.vms) - set(done))}")
+    except BaseException:
+        cluster.close()
+        raise
+    return cluster
+
+
+def mq_failover_s(image: str) -> float:
+    cluster = booted("production", {**PRODUCTION_OVERRIDES, "policy_engine_count": 2}, image)
+    try:
         mq, traffic = rabbit_node_loss(cluster)
-        print(f"# {traffic.summary(f'poweroff of {mq.name}')}", file=sys.stderr, flush=True)
+        note(traffic.summary(f"poweroff of {mq.name}"))
         return traffic.outage_s
     finally:
         cluster.close()
 
 
-def main():
-    cloud_init = rendered_cloud_init(DRILL_OVERRIDES)
-    vip_cloud_init = rendered_cloud_init(vip_overrides(DRILL_OVERRIDES))
-    scratch = tempfile.TemporaryDirectory(prefix="congress-failover-")
-    venv = install_congress_venv(Path(os.environ.get("CONGRESS_DRILL_VENV") or Path(scratch.name) / "venv")).path
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
-    print(f"db_failover_s={db_failover_s(venv):.1f}", flush=True)
-    print(f"mq_failover_s={mq_failover_s():.1f}", flush=True)
-    drill = Drill(cloud_init, venv)
-    pair = None
+def replication_lag_s(cluster: Cluster, timeout: float = 180) -> float:
+    rule = "lagging(x) :- behind(x)"
+    create_policy(cluster, "bench_replication", rule)
+    started, want = time.monotonic(), re.sub(r"\s+", "", rule)
+    pending = vms_of(cluster, "policy_engine")
+    while pending and time.monotonic() - started < timeout:
+        pending = [pe for pe in pending if want not in rules_on(cluster, pe, "bench_replication")]
+        time.sleep(0.2)
+    if pending:
+        raise SystemExit(f"{[pe.name for pe in pending]} did not serve the rule within {timeout} s")
+    return time.monotonic() - started
+
+
+def ds_recovery_s(cluster: Cluster) -> float:
+    active = ds_node_host(cluster)
+    other = next(vm for vm in vms_of(cluster, "datasource") if vm is not active)
+    started = time.monotonic()
+    cluster.poweroff(active)
+    wait_for(f"ds-node running on {other.name}", 180,
+             lambda: ds_node_host(cluster) is other and ds_node_running(cluster, other), interval=0.2)
+    return time.monotonic() - started
+
+
+def vip_failover(cluster: Cluster, timeout: float = 60) -> tuple[float, float]:
+    """(moved_s, answered_s) of haproxy.service stopped on the VIP holder; then it starts again
+    and the VIP goes back to it (the higher priority)."""
+    holder = vip_holder(cluster)
+    started = time.monotonic()
+    cluster.exec(holder, "systemctl stop haproxy.service", check=True)
+    moved_s = answered_s = None
+    while (moved_s is None or answered_s is None) and time.monotonic() - started < timeout:
+        if moved_s is None and vip_holder(cluster) not in (None, holder):
+            moved_s = time.monotonic() - started
+        if answered_s is None and api_answers(cluster):
+            answered_s = time.monotonic() - started
+        time.sleep(0.1)
+    if moved_s is None or answered_s is None:
+        raise SystemExit(f"VIP failover did not complete in {timeout} s: moved {moved_s}, answered {answered_s}")
+    cluster.exec(holder, "systemctl start haproxy.service", check=True)
+    wait_for(f"the VIP back on {holder.name}", 60, lambda: vip_holder(cluster) is holder)
+    return moved_s, answered_s
+
+
+def pe_failover(cluster: Cluster, timeout: float = 60) -> tuple[float, Traffic]:
+    """SIGKILL of the policy engine the bridge's requests go to: seconds until the VIP holder's
+    HAProxy has it DOWN and GET / through the VIP answers 200, with the requests meanwhile."""
+    stats = admin_socket(runner(cluster), vip_holder(cluster).ip)
+    engines = {pe.name: pe for pe in vms_of(cluster, "policy_engine")}
+    wait_for("every policy engine UP", 120,
+             lambda: all(haproxy_stats(stats)[name]["status"] == "UP" for name in engines))
+    before = {name: int(row["stot"]) for name, row in haproxy_stats(stats).items() if name in engines}
+    for _ in range(5):
+        api_answers(cluster)
+    after = {name: int(row["stot"]) for name, row in haproxy_stats(stats).items() if name in engines}
+    victim = engines[max(engines, key=lambda name: after[name] - before[name])]
+    note(f"requests from the bridge go to {victim.name}: {PE_UNIT} SIGKILLed there")
+    with Traffic(cluster, interval=0.1) as traffic:
+        started = time.monotonic()
+        cluster.exec(victim, f"systemctl kill --signal=SIGKILL {PE_UNIT}", check=True)
+        down_s = served_s = None
+        while (down_s is None or served_s is None) and time.monotonic() - started < timeout:
+            if down_s is None and haproxy_stats(stats)[victim.name]["status"].startswith("DOWN"):
+                down_s = time.monotonic() - started
+            if down_s is not None and api_answers(cluster):
+                served_s = time.monotonic() - started
+            time.sleep(0.1)
+    note(traffic.summary(f"SIGKILL of {PE_UNIT} on {victim.name}"))
+    if served_s is None:
+        raise SystemExit(f"policy engine failover did not complete in {timeout} s: DOWN after {down_s}")
+    return served_s, traffic
+
+
+def no_octavia_failovers(image: str):
+    cluster = booted("no-octavia", {}, image)
     try:
-        drill.start()
-        drill.create_policy("bench_replication", "lagging(x) :- behind(x)")
-        lag = drill.replication_lag("bench_replication", "lagging(x) :- behind(x)", timeout=drill.sync_budget_s() + 30)
-        print(f"replication_lag_s={max(lag.values()):.1f}", flush=True)
-
-        ds = drill.kill_datasource_node()
-        print(f"ds_recovery_s={ds['recovered_s']:.1f}", flush=True)
-
-        pair = VipDrill(vip_cloud_init, drill).start()
-        vip = pair.stop_haproxy_of_holder()
-        if vip["answered_s"] is None or vip["moved_s"] is None:
-            raise SystemExit(f"VIP failover did not complete: {vip}")
-        print(f"vip_moved_s={vip['moved_s']:.1f}", flush=True)
-        print(f"vip_failover_s={vip['answered_s']:.1f}", flush=True)
-        pair.close()
-        pair = None
-
-        pe = drill.kill_policy_engine_behind(CLIENTS[0])
-        if pe["moved_s"] is None or pe["down_s"] is None or pe["failures"]:
-            raise SystemExit(f"policy engine failover did not complete cleanly: {pe}")
-        print(f"pe_failover_requests_failed={len(pe['failures'])}", flush=True)
-        print(f"pe_failover_s={max(pe['moved_s'], pe['down_s']):.1f}", flush=True)
+        wait_for("GET / on every policy engine and through the VIP", 300,
+                 lambda: all(api_ok(cluster, pe) for pe in vms_of(cluster, "policy_engine")) and api_answers(cluster))
+        figure("replication_lag_s", replication_lag_s(cluster))
+        figure("ds_recovery_s", ds_recovery_s(cluster))
+        moved_s, answered_s = vip_failover(cluster)
+        figure("vip_moved_s", moved_s)
+        figure("vip_failover_s", answered_s)
+        pe_s, traffic = pe_failover(cluster)
+        print(f"pe_failover_requests_failed={traffic.failed}", flush=True)
+        figure("pe_failover_s", pe_s)
     finally:
-        if pair is not None:
-            pair.close()
-        drill.close()
-        scratch.cleanup()
+        started = time.monotonic()
+        cluster.close()
+        note(f"close() of the no-octavia cluster returned after {time.monotonic() - started:.1f} s")
+
+
+def main():
+    image = "plain" if "--plain" in sys.argv else "baked"
+    note(f"image: {image}")
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    with tempfile.TemporaryDirectory(prefix="congress-failover-") as scratch:
+        venv = install_congress_venv(Path(os.environ.get("CONGRESS_DRILL_VENV") or Path(scratch) / "venv")).path
+        figure("db_failover_s", db_failover_s(venv))
+    figure("mq_failover_s", mq_failover_s(image))
+    no_octavia_failovers(image)
 
 
 if __name__ == "__main__":
     started = time.monotonic()
     main()
-    print(f"# failover drill took {time.monotonic() - started:.0f} s", file=sys.stderr)
+    note(f"failover figures took {time.monotonic() - started:.0f} s")

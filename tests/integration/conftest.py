@@ -7,15 +7,12 @@ CONGRESS_DRILL_KEEP=1 keeps the drill's temporary directory (logs of every proce
 from __future__ import annotations
 
 import os
-import shutil
 
 import pytest
 
 from drill import DRILL_EXAMPLE, DRILL_OVERRIDES, Drill, missing_tools, started
 from paths import example_tfvars
-from ds_pair import DsPair
 from galera import GALERA_EXAMPLE, GALERA_OVERRIDES, GaleraDrill
-from vip import VipDrill, vip_overrides
 
 NEEDED = ["mariadbd", "mariadb-install-db", "mariadb", "haproxy", "corosync", "pacemakerd", "crm", "crm_mon",
           "crmadmin", "epmd", "ip"]
@@ -55,31 +52,3 @@ def created() -> list[dict]:
     """Every policy and rule the drill created, to check that none is lost after each fault."""
     return []
 
-
-@pytest.fixture(scope="session")
-def netns_cloud_init(plan) -> dict[str, str]:
-    """The drill's plan on a subnet that routes between network namespaces (vip.VIP_CIDR)."""
-    return plan(var_file=example_tfvars(DRILL_EXAMPLE), **vip_overrides(DRILL_OVERRIDES)).outputs["cloud_init"]
-
-
-@pytest.fixture(scope="module")
-def vip_drill(drill, netns_cloud_init):
-    """lb-0 and lb-1 in network namespaces of their own with keepalived (vip.py), in front of
-    the session drill's policy engines."""
-    if not shutil.which("keepalived"):
-        pytest.fail("the VIP drill needs keepalived (Debian package: see .ci/run)")
-    pair = VipDrill(netns_cloud_init, drill)
-    try:
-        yield pair.start()
-    finally:
-        pair.close()
-
-
-@pytest.fixture(scope="module")
-def ds_pair(drill, netns_cloud_init):
-    """ds-0 and ds-1 as a two-node Pacemaker pair in namespaces of their own (ds_pair.py)."""
-    pair = DsPair(netns_cloud_init, drill)
-    try:
-        yield pair.start()
-    finally:
-        pair.close()

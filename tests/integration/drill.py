@@ -17,11 +17,10 @@ plans the subnet DRILL_CIDR, in the test range 198.18.0.0/15, and routes all of 
 Files are only rewritten where they name places of a VM (/etc, /var, /opt, /run): they point
 into this drill's temporary directory instead.  Deviations from the VMs, on purpose:
   - one datasource host: a one-node Corosync/Pacemaker cluster (the other node is left out
-    of the nodelist); the two-node pair with failover between hosts runs in namespaces of its
-    own, see ds_pair.py;
+    of the nodelist); failover between the two datasource VMs runs on booted VMs (tests/vm);
   - everything runs as root (no congress/haproxy users are created on the test machine);
   - no keepalived: the VIP is an address of the local route, always local; HAProxy of lb-0 holds it
-    (the keepalived pair runs in network namespaces of its own, see vip.py);
+    (the keepalived pair moving the VIP runs on booted VMs, tests/vm);
   - policy engines start one after another, each once the previous one's API answers, as
     start-congress-policy-engine.sh does on the VMs under a MariaDB lock (started together on
     an empty database they race on Congress's default policies);
@@ -456,10 +455,10 @@ class StateDirs:
 class Drill:
     """Starts every host of a plan here; `close()` ends all of it, also after a failed start."""
 
-    def __init__(self, cloud_init: dict[str, str], venv: Path, root: Path | None = None):
+    def __init__(self, cloud_init: dict[str, str], venv: Path):
         self.rendered = Rendered(cloud_init)
         self.venv = venv
-        self.root = root or Path(tempfile.mkdtemp(prefix="congress-drill-"))
+        self.root = Path(tempfile.mkdtemp(prefix="congress-drill-"))
         self.procs: list[Proc] = []
         self.services: dict[str, Service] = {}      # policy engine node name -> Service
         self.cleanups: list = []        # run before the processes are ended
@@ -740,11 +739,7 @@ class Drill:
 
     def backend_stats(self) -> dict[str, dict]:
         """HAProxy's own view of each policy engine: status, total sessions, ..."""
-        return self.read_stats(self.haproxy_sock)
-
-    @staticmethod
-    def read_stats(sock: Path) -> dict[str, dict]:
-        text = haproxy_cmd(sock, "show stat").lstrip("# ")
+        text = self.haproxy_cmd("show stat").lstrip("# ")
         rows = csv.DictReader(io.StringIO(text))
         return {r["svname"]: r for r in rows if r["svname"] not in ("FRONTEND", "BACKEND") and r["pxname"] != "congress_api"}
 

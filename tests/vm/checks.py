@@ -89,3 +89,28 @@ def api_answers(cluster) -> bool:
         return cluster.http("GET", cluster.api_url + "/", timeout=3)[0] == 200
     except OSError:
         return False
+
+
+def vip_holder(cluster):
+    """The HAProxy VM holding the API VIP, or None."""
+    for vm in vms_of(cluster, "haproxy"):
+        if cluster.init_pid(vm) and f" {cluster.api_vip}/" in cluster.exec(vm, "ip -4 -o addr show dev host0").stdout:
+            return vm
+    return None
+
+
+def ds_node_host(cluster):
+    """The datasource VM Pacemaker says ds-node runs on, or None."""
+    for vm in vms_of(cluster, "datasource"):
+        if cluster.init_pid(vm) is None:
+            continue
+        out = cluster.exec(vm, "crm_resource --resource ds-node --locate 2>/dev/null").stdout
+        m = re.search(r"running on:\s*(\S+)", out)
+        if m:
+            return cluster.vms[m.group(1)]
+    return None
+
+
+def ds_node_running(cluster, vm) -> bool:
+    """The datasource node itself (congress-server --datasources) runs on that VM."""
+    return cluster.exec(vm, "pgrep -f -- '-[-]datasources'").returncode == 0

@@ -23,7 +23,9 @@ What a container cannot show, so these tests do not either:
   - the kernel: every VM shares this machine's kernel (no kernel boot, modules, sysctls
     outside the network namespace, no initramfs, no real reboot: a reboot restarts the
     container with the same disk);
-  - disks: no block devices, partitions, growpart/resizefs, swap or fstab mounts;
+  - disks: no block devices, partitions, growpart/resizefs, swap or fstab mounts; and a power
+    cut (power_cut(): every process of the VM killed at once) loses no write the VM had not
+    synced, since the page cache is this machine's;
   - DHCP and the metadata service: the address comes from the seed's network-config and the
     instance data from NoCloud, not from Neutron's DHCP or Nova's metadata API (so no
     OpenStack instance UUID, no vendor data, no config drive);
@@ -35,11 +37,11 @@ What a container cannot show, so these tests do not either:
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import ipaddress
 import json
 import os
-import shutil
 import signal
 import subprocess
 import tempfile
@@ -354,10 +356,12 @@ class Cluster:
         """Nova's delete + create on the same port: the VM powered off hard, its disk gone, a new
         instance (new instance-id, empty disk from the base image) booted from user_data."""
         vm = self.vms[name]
-        self._destroy(vm)
+        self.power_cut(vm)
         self.sandbox.run("umount", vm.root)
         for sub in ("upper", "work"):
-            shutil.rmtree(vm.dir / sub)
+            old = vm.dir / f"{sub}.{vm.instance}"
+            (vm.dir / sub).rename(old)
+            delete_in_background(old)
         vm.user_data, vm.instance = user_data, vm.instance + 1
         self._disk(vm, self.base)
         self._launch(vm)
@@ -366,11 +370,12 @@ class Cluster:
     def remove_vm(self, name: str):
         """Nova's delete: the VM powered off hard and gone from the cluster."""
         vm = self.vms.pop(name)
-        self._destroy(vm)
+        self.power_cut(vm)
         self.removed.append(vm)
 
-    def _destroy(self, vm: VM, timeout: float = 60):
-        """Hard power off (cgroup.kill: every process of the container at once, as a hypervisor's destroy)."""
+    def power_cut(self, vm: VM, timeout: float = 60):
+        """Hard power off (cgroup.kill: every process of the container at once, as a hypervisor's
+        destroy or a host's crash); boot() starts it again from the same disk."""
         if vm.proc is None or vm.proc.poll() is not None:
             return
         (self.cgroup(vm, "unified") / "cgroup.kill").write_text("1")
@@ -378,7 +383,8 @@ class Cluster:
         deadline = time.monotonic() + 10
         while vm.wanted and time.monotonic() < deadline:  # the supervisor saw the exit
             time.sleep(0.1)
-        # Its addresses go with it (a VIP it held too), as its port's do when Nova deletes the VM.
+        # Its addresses go with it (a VIP it held too): nothing answers there any more, not even
+        # this namespace's kernel (ARP, TCP resets); its own network configuration sets them again at boot.
         self.sandbox.run("ip", "-n", vm.netns, "addr", "flush", "dev", "host0")
 
     # --- inside a VM -----------------------------------------------------------------------
@@ -475,7 +481,26 @@ class Cluster:
         for tree in CGROUP_TREES:
             _remove_cgroup(CGROUP_ROOT / tree / self.session)
         if not os.environ.get("CONGRESS_TF_VM_KEEP"):
-            shutil.rmtree(self.workdir, ignore_errors=True)
+            delete_in_background(self.workdir)
+
+
+_deletions: list[subprocess.Popen] = []
+
+
+def delete_in_background(path: Path):
+    """rm -rf of a closed cluster's work directory (its VMs' overlays: up to a gigabyte and tens of
+    thousands of files each), left running while the caller goes on (the next cluster boots
+    meanwhile); wait_for_deletions() waits for them, at the latest when this process exits.  A
+    process of its own, not shutil.rmtree in a thread: it takes no share of this interpreter's
+    lock from the threads counting requests."""
+    _deletions.append(subprocess.Popen(["rm", "-rf", "--one-file-system", "--", str(path)],
+                                       stdin=subprocess.DEVNULL))
+
+
+@atexit.register
+def wait_for_deletions():
+    while _deletions:
+        _deletions.pop().wait()
 
 
 def _status(pid: int, key: str) -> str:

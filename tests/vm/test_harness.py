@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import CGROUP_ROOT, CGROUP_TREES, TEST_GATEWAY, Cluster
+from harness import CGROUP_ROOT, CGROUP_TREES, TEST_GATEWAY, Cluster, wait_for_deletions
 
 pytestmark = pytest.mark.vm
 
@@ -43,6 +43,7 @@ def test_a_vm_boots_its_seed_and_close_leaves_nothing(one_vm):
         sandbox_pid, workdir = cluster.sandbox.pid, cluster.workdir
     finally:
         cluster.close()
+    wait_for_deletions()  # close() leaves the work directory to a background rm -rf
     assert not Path(f"/proc/{sandbox_pid}").exists()
     assert not workdir.exists()
     assert not [t for t in CGROUP_TREES if (CGROUP_ROOT / t / cluster.session).exists()]

@@ -13,8 +13,8 @@ import time
 import pytest
 
 import day2 as day2vm
-from checks import (api_answers, api_ok, cloud_init_problems, create_policy, not_running, vms_of, wait_for,
-                    wait_served_everywhere)
+from checks import (api_answers, api_ok, cloud_init_problems, create_policy, ds_node_host, ds_node_running,
+                    not_running, vip_holder, vms_of, wait_for, wait_served_everywhere)
 from congress_tf.rollout import admin_socket, haproxy_stats, plan_rollout_asking, planned_outputs, run_waves
 from deployed import day2  # noqa: F401 (a fixture)
 from harness import PLAN_OVERRIDES
@@ -96,14 +96,19 @@ def test_stopping_haproxy_on_the_vip_holder_moves_the_vip(no_octavia, created):
     wait_served_everywhere(no_octavia, created)
 
 
-def test_poweroff_of_the_vm_running_ds_node(no_octavia, created):
+@pytest.mark.parametrize("fault", ["poweroff", "power_cut"])
+def test_poweroff_of_the_vm_running_ds_node(no_octavia, created, fault):
+    """poweroff: Pacemaker on the VM going down stops ds-node and the other VM starts it; power_cut
+    (the VM dies, nothing stopped): the other VM's Corosync loses its token, then it starts ds-node."""
     active = ds_node_host(no_octavia)
     assert active is not None, "ds-node runs nowhere"
+    other = [vm for vm in vms_of(no_octavia, "datasource") if vm is not active][0]
     with Traffic(no_octavia) as traffic:
-        no_octavia.poweroff(active)
-        other = [vm for vm in vms_of(no_octavia, "datasource") if vm is not active][0]
+        getattr(no_octavia, fault)(active)
         wait_for(f"Pacemaker on {other.name} starts ds-node", 180, lambda: ds_node_host(no_octavia) is other)
-    report(traffic.summary(f"poweroff of {active.name} (running ds-node)"))
+        wait_for(f"congress-server --datasources running on {other.name}", 60,
+                 lambda: ds_node_running(no_octavia, other))
+    report(traffic.summary(f"{fault} of {active.name} (running ds-node)"))
     assert traffic.failed == 0, traffic.failures  # the API does not depend on the datasource node
     no_octavia.boot(active)
     wait_for(f"{active.name} back in the cluster", 300,
@@ -244,24 +249,6 @@ def test_day2_rolling_the_haproxy_pair_hands_the_vip_over_first_and_fails_no_req
 def main_pid(cluster, vm) -> int:
     out = cluster.exec(vm, f"systemctl show --property=MainPID --value {PE_UNIT}", check=True).stdout
     return int(out.strip() or 0)
-
-
-def vip_holder(cluster):
-    for vm in vms_of(cluster, "haproxy"):
-        if cluster.init_pid(vm) and f" {cluster.api_vip}/" in cluster.exec(vm, "ip -4 -o addr show dev host0").stdout:
-            return vm
-    return None
-
-
-def ds_node_host(cluster):
-    for vm in vms_of(cluster, "datasource"):
-        if cluster.init_pid(vm) is None:
-            continue
-        out = cluster.exec(vm, "crm_resource --resource ds-node --locate 2>/dev/null").stdout
-        m = re.search(r"running on:\s*(\S+)", out)
-        if m:
-            return cluster.vms[m.group(1)]
-    return None
 
 
 def crm_online(cluster, vm) -> set[str]:
