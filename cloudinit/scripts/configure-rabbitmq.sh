@@ -13,6 +13,16 @@ load_settings
 PASSWORD_FILE=/etc/congress-tf/rabbitmq-password
 [ -s "$PASSWORD_FILE" ] || die "$PASSWORD_FILE missing"
 
+# The cluster's cookie is written as root's before the packages install, and the package's
+# postinst makes it rabbitmq's. On an image with rabbitmq-server already installed no postinst
+# runs: the node cannot read the cookie and fails at boot until it is rabbitmq's.
+COOKIE=/var/lib/rabbitmq/.erlang.cookie
+if [ -f "$COOKIE" ] && [ "$(stat -c %U "$COOKIE")" != rabbitmq ]; then
+    chown rabbitmq:rabbitmq "$COOKIE"
+    systemctl reset-failed rabbitmq-server.service
+    systemctl restart rabbitmq-server.service
+    log "the cluster's Erlang cookie made rabbitmq's, RabbitMQ restarted"
+fi
 systemctl enable --now rabbitmq-server.service
 rabbit_up() { rabbitmqctl --quiet await_startup --timeout 10 >/dev/null 2>&1; }
 wait_until "RabbitMQ on this node" "$GATE_TIMEOUT_S" rabbit_up

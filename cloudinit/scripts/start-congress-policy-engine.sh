@@ -29,4 +29,6 @@ start_and_wait() {
     wait_until "the Congress API at http://$NODE_IP:$API_PORT/" "$GATE_TIMEOUT_S" api_ok
 }
 
-with_db_lock congress_tf_first_start "$GATE_TIMEOUT_S" start_and_wait
+# A lock session closed while the Galera members are still forming is tried again.
+locked_start() { (with_db_lock congress_tf_first_start "$GATE_TIMEOUT_S" start_and_wait); }
+wait_until "the first start under the lock congress_tf_first_start" "$GATE_TIMEOUT_S" locked_start

@@ -39,4 +39,7 @@ if at_head; then
     log "schema already at head ($HEAD_REVISION): nothing to upgrade"
     exit 0
 fi
-with_db_lock congress_tf_schema_sync 600 upgrade
+# While the Galera members are still forming (a member donating its state is not synced) the
+# local HAProxy can close the lock's session at once: that is tried again, not given up.
+locked_upgrade() { (with_db_lock congress_tf_schema_sync 600 upgrade); }
+wait_until "the schema at head ($HEAD_REVISION)" "$GATE_TIMEOUT_S" locked_upgrade

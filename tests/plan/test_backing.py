@@ -132,6 +132,19 @@ def test_single_mode_congress_connects_to_its_two_vms_directly(plans):
         assert "[galera]" not in user_data and "rabbitmq-env.conf" not in user_data, name
 
 
+@pytest.mark.parametrize("mode", ["single", "cluster"])
+def test_each_backing_vm_carries_only_its_own_services_scripts(plans, mode):
+    """A lone database VM is replaced when its user_data changes: a RabbitMQ script must not be in it."""
+    plan = plans[mode]
+    for name in plan.outputs["nodes"]["backing"]:
+        scripts = {path.rsplit("/", 1)[1] for path in files(plan.outputs["cloud_init"][name]) if path.endswith(".sh")}
+        database = {"configure-galera.sh", "galera-recover.sh"} if mode == "cluster" else {"configure-mariadb.sh"}
+        expected = database if "-db" in name else {"configure-rabbitmq.sh"}
+        assert expected <= scripts, (name, scripts)
+        others = {"configure-mariadb.sh", "configure-galera.sh", "configure-rabbitmq.sh"} - expected
+        assert not scripts & others, (name, scripts)
+
+
 def test_external_mode_congress_connects_to_the_given_servers(plans):
     for name, entries in congress_nodes(plans["external"]).items():
         conf = congress_conf(entries)

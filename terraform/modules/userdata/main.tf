@@ -23,10 +23,20 @@ locals {
     "sync-congress-schema.sh", "wait-for-congress-schema.sh", "start-congress-policy-engine.sh"]
     datasource = ["congress-tf-lib.sh", "install-congress.sh", "configure-congress-node.sh", "wait-for-backends.sh",
     "sync-congress-schema.sh", "install-congress-ocf-agent.sh", "start-cluster-stack.sh", "configure-datasource-cluster.sh"]
-    backing = ["congress-tf-lib.sh", "configure-mariadb.sh", "configure-rabbitmq.sh"]
+    backing = ["congress-tf-lib.sh"]
     galera  = ["congress-tf-lib.sh", "configure-galera.sh", "galera-health.sh", "galera-recover.sh"]
     haproxy = ["congress-tf-lib.sh", "detect-vrrp-interface.sh", "start-load-balancer.sh"]
   }
+  # A lone backing VM gets only its own services' scripts: a RabbitMQ fix must not change (and so
+  # replace) the database VM's user_data.
+  service_scripts = { mariadb = "configure-mariadb.sh", rabbitmq = "configure-rabbitmq.sh" }
+  script_names = { for name, node in var.nodes : name => (
+    contains(local.galera_node_names, name) ? local.role_scripts.galera : concat(
+      local.role_scripts[node.role],
+      [for service in node.services : local.service_scripts[service] if node.role == "backing"],
+      contains(local.congress_roles, node.role) && local.database_proxy_cfg != "" ? ["start-database-proxy.sh"] : [],
+    )
+  ) }
 
   # Backing mode cluster: the Galera trio (first member bootstraps, the rest join; Congress nodes
   # reach one writer through a local HAProxy) and the RabbitMQ trio (first member creates the
@@ -188,9 +198,8 @@ locals {
         congress_user       = contains(local.congress_roles, node.role)
       }))
       scripts = chomp(templatefile("${local.dir}/parts/scripts.yaml.tftpl", {
-        dir = local.scripts_dir
-        names = concat(local.role_scripts[contains(local.galera_node_names, name) ? "galera" : node.role],
-        contains(local.congress_roles, node.role) && local.database_proxy_cfg != "" ? ["start-database-proxy.sh"] : [])
+        dir     = local.scripts_dir
+        names   = local.script_names[name]
         scripts = local.scripts
       }))
       congress_files = contains(local.congress_roles, node.role) ? chomp(templatefile("${local.dir}/parts/congress-node-files.yaml.tftpl", {
