@@ -182,6 +182,7 @@ class VM:
     exits: list = field(default_factory=list)
     wanted: bool = True  # False after a poweroff: the supervisor leaves it down
     instance: int = 0    # how many times Terraform replaced it (day 2): a new instance-id each time
+    image: str = ""      # the overlay lowerdir its disks are made from (its Glance image)
 
     @property
     def root(self) -> Path:
@@ -289,11 +290,14 @@ class Cluster:
         apt_conf.write_text(f'Acquire::http::Proxy "http://{self.gateway}:{APT_PORT}/";\n')
         # Nothing answers DNS on the bridge: lookups fail at once instead of timing out.
         (upper / "etc/resolv.conf").write_text(f"nameserver {self.gateway}\n")
-        lower = str(base)
-        if self.image == "baked":
-            lower = f"{baked_layer(bake_spec(vm.user_data), wheelhouse(self.log), self.log)}:{base}"
+        # A replaced VM boots the image it had (its image_id did not change): in baked mode the layer
+        # of its first user_data, whose install steps then upgrade what a new user_data pins.
+        if not vm.image:
+            vm.image = str(base)
+            if self.image == "baked":
+                vm.image = f"{baked_layer(bake_spec(vm.user_data), wheelhouse(self.log), self.log)}:{base}"
         self.sandbox.run("mount", "-t", "overlay", "overlay", "-o",
-                         f"lowerdir={lower},upperdir={upper},workdir={vm.dir / 'work'}", vm.root)
+                         f"lowerdir={vm.image},upperdir={upper},workdir={vm.dir / 'work'}", vm.root)
 
     def cgroup(self, vm: VM, tree: str) -> Path:
         return CGROUP_ROOT / tree / self.session / vm.name
@@ -354,7 +358,7 @@ class Cluster:
 
     def replace_vm(self, name: str, user_data: str) -> VM:
         """Nova's delete + create on the same port: the VM powered off hard, its disk gone, a new
-        instance (new instance-id, empty disk from the base image) booted from user_data."""
+        instance (new instance-id, empty disk over its image) booted from user_data."""
         vm = self.vms[name]
         self.power_cut(vm)
         self.sandbox.run("umount", vm.root)

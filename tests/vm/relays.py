@@ -3,7 +3,8 @@
 AptRelay   an HTTP proxy for apt (Acquire::http::Proxy): GETs go to the Debian mirror; .deb
            files and by-hash indexes are kept on disk across sessions (they never change),
            other index files in memory for this relay's life.
-FileServer a directory over HTTP (pip --find-links reads its listing): the wheelhouse.
+FileServer wheelhouses over HTTP as one directory (pip --find-links reads its listing), as an
+           index holds every version: the shipped pin's, and another release's once added.
 wheelhouse() the wheels of the pinned Congress runtime + the openstack-congress sdist (the OCF
            agent comes from it), built once per constraints file and cached.
 """
@@ -112,8 +113,16 @@ class _AptHandler(http.server.BaseHTTPRequestHandler):
 
 class FileServer:
     def __init__(self, address: tuple[str, int], directory: Path):
-        handler = functools.partial(_QuietFiles, directory=str(directory))
-        self.server = _Server(address, handler)
+        self.links = tempfile.TemporaryDirectory(prefix="congress-tf-wheels-")  # what is served
+        self.add(directory)
+        self.server = _Server(address, functools.partial(_QuietFiles, directory=self.links.name))
+
+    def add(self, directory: Path):
+        """Serve the files of another wheelhouse too (a file of the same name is the same wheel)."""
+        for path in directory.iterdir():
+            link = Path(self.links.name) / path.name
+            if path.is_file() and not path.name.startswith(".") and not link.exists():
+                link.symlink_to(path)
 
 
 class _QuietFiles(http.server.SimpleHTTPRequestHandler):
@@ -128,7 +137,9 @@ def serve(server: http.server.HTTPServer) -> threading.Thread:
 
 
 def wheelhouse(log=print, constraints: Path = CONSTRAINTS) -> Path:
-    """Wheels of openstack-congress + PyMySQL under the pinned constraints, and the sdist."""
+    """Wheels of openstack-congress + PyMySQL under the pinned constraints, and the sdist.
+    The wheels of other constraints files already here are reused (--find-links): another
+    release's pin downloads only what it changes, and psycopg2 is not built again."""
     digest = hashlib.sha256(constraints.read_bytes()).hexdigest()[:16]
     target = CACHE / f"wheelhouse-{digest}"
     if (target / ".complete").exists():
@@ -137,8 +148,9 @@ def wheelhouse(log=print, constraints: Path = CONSTRAINTS) -> Path:
     version = re.search(r"^openstack-congress==(\S+)", constraints.read_text(), re.M | re.I).group(1)
     partial = Path(tempfile.mkdtemp(prefix="wheelhouse-", dir=CACHE))
     log(f"building the wheelhouse {target}")
+    built = [str(d) for d in sorted(CACHE.glob("wheelhouse-*")) if (d / ".complete").exists()]
     try:
-        _build_wheels(partial, constraints, version)
+        _build_wheels(partial, constraints, version, built)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
@@ -148,14 +160,15 @@ def wheelhouse(log=print, constraints: Path = CONSTRAINTS) -> Path:
     return target
 
 
-def _build_wheels(partial: Path, constraints: Path, version: str):
+def _build_wheels(partial: Path, constraints: Path, version: str, reuse: list[str]):
     with tempfile.TemporaryDirectory() as tmp:
         python = "/usr/bin/python3"  # Debian 12's, as on the VMs (same ABI for the built wheels)
         subprocess.run([python, "-m", "venv", f"{tmp}/venv"], check=True)
         pip = [f"{tmp}/venv/bin/python", "-m", "pip", "--isolated", "--disable-pip-version-check", "-q"]
-        subprocess.run([*pip, "wheel", "--use-pep517", "-c", str(constraints), "-w", str(partial), "openstack-congress", "PyMySQL"],
+        links = [f"--find-links={d}" for d in reuse]
+        subprocess.run([*pip, "wheel", *links, "--use-pep517", "-c", str(constraints), "-w", str(partial), "openstack-congress", "PyMySQL"],
                        check=True, stdin=subprocess.DEVNULL)
-        subprocess.run([*pip, "download", "--no-binary", ":all:", "--no-deps", "-d", str(partial),
+        subprocess.run([*pip, "download", *links, "--no-binary", ":all:", "--no-deps", "-d", str(partial),
                         f"openstack-congress=={version}"], check=True, stdin=subprocess.DEVNULL)
 
 
