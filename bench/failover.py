@@ -45,7 +45,7 @@ from congress_runtime import install_congress_venv  # noqa: E402
 from congress_tf.rollout import admin_socket, haproxy_stats  # noqa: E402
 from day2 import runner  # noqa: E402
 from galera import GALERA_EXAMPLE, GALERA_OVERRIDES, GaleraDrill, writes_during, writes_resumed_s  # noqa: E402
-from harness import PLAN_OVERRIDES, Cluster  # noqa: E402
+from harness import PLAN_OVERRIDES, Cluster, wait_for_deletions  # noqa: E402
 from traffic import Traffic  # noqa: E402
 
 PE_UNIT = "congress-policy-engine.service"
@@ -199,6 +199,9 @@ def main():
         figure("db_failover_s", db_failover_s(venv))
     figure("mq_failover_s", mq_failover_s(image))
     no_octavia_failovers(image)
+    started = time.monotonic()
+    wait_for_deletions()
+    note(f"the clusters' work directories were gone {time.monotonic() - started:.1f} s later")
 
 
 if __name__ == "__main__":
