@@ -47,9 +47,9 @@ def test_first_run_logs_each_step(congress_venv):
 
 def test_installed_set_is_exactly_the_constraints(congress_venv):
     """Every distribution in the venv (pip aside) is pinned, at the pinned version, and nothing is missing."""
-    freeze = subprocess.run([str(congress_venv.bin / "python"), "-m", "pip", "freeze", "--all",
-                             "--exclude", "pip", "--isolated"],
-                            capture_output=True, text=True, check=True).stdout
+    proc = congress_venv.run("python", "-m", "pip", "freeze", "--all", "--exclude", "pip", "--isolated")
+    assert proc.returncode == 0, explain(proc)
+    freeze = proc.stdout
     installed = {norm(n): v for n, v in re.findall(r"^([A-Za-z0-9._-]+)==(\S+)$", freeze, re.M)}
     wanted = {norm(n): v for n, v in re.findall(r"^([A-Za-z0-9._-]+)==(\S+)$",
                                                   CONSTRAINTS.read_text(), re.M)}
@@ -60,8 +60,7 @@ def test_installed_set_is_exactly_the_constraints(congress_venv):
 
 
 def test_pip_check_is_clean(congress_venv):
-    proc = subprocess.run([str(congress_venv.bin / "python"), "-m", "pip", "check", "--isolated"],
-                          capture_output=True, text=True)
+    proc = congress_venv.run("python", "-m", "pip", "check", "--isolated")
     assert proc.returncode == 0, explain(proc)
 
 
@@ -84,7 +83,7 @@ def test_shim_is_loaded_by_pth(congress_venv):
             "assert issubclass(u.OrderedSet, collections.abc.MutableSet)\n"
             "assert 'MutableSet' in c.ALIASED and callable(inspect.getargspec)\n"
             "print('ok')\n")
-    proc = subprocess.run([str(congress_venv.bin / "python"), "-c", code], capture_output=True, text=True)
+    proc = congress_venv.run("python", "-c", code)
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", explain(proc)
     pth = next(congress_venv.path.glob("lib/python3*/site-packages/congress_py311_compat.pth"))
     assert pth.read_text() == "import congress_py311_compat\n"
@@ -102,7 +101,7 @@ def test_keystone_request_context_builds_on_the_pinned_oslo_context(congress_ven
             "assert (admin.user_id, admin.project_id, admin.tenant_id) == ('u-1', 'p-1', 'p-1')\n"
             "assert admin.to_dict()['project_id'] == 'p-1' and admin.is_admin and not member.is_admin\n"
             "print('ok')\n")
-    proc = subprocess.run([str(congress_venv.bin / "python"), "-c", code], capture_output=True, text=True)
+    proc = congress_venv.run("python", "-c", code)
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", explain(proc)
 
 
@@ -110,7 +109,7 @@ def test_congress_needs_the_shim(congress_venv):
     """Control: without site-packages' .pth processing the same import fails on Python >= 3.10."""
     site = next(congress_venv.path.glob("lib/python3*/site-packages"))
     code = f"import sys; sys.path.insert(0, {str(site)!r}); import congress.datalog.utility"
-    proc = subprocess.run([str(congress_venv.bin / "python"), "-S", "-c", code], capture_output=True, text=True)
+    proc = congress_venv.run("python", "-S", "-c", code)
     assert proc.returncode != 0
     assert "MutableSet" in proc.stderr
 
@@ -144,8 +143,7 @@ def test_synchronisers_run_at_the_configured_period(congress_venv, tmp_path):
     shim, the workers congress-server builds after reading congress.conf use the file's values."""
     conf = tmp_path / "congress.conf"
     conf.write_text("[DEFAULT]\ndatasource_sync_period = 7\n[dse]\ntime_to_resub = 9\n")
-    proc = subprocess.run([str(congress_venv.bin / "python"), "-W", "ignore", "-c", SPACING_PROBE, str(conf)],
-                          capture_output=True, text=True, timeout=120)
+    proc = congress_venv.run("python", "-W", "ignore", "-c", SPACING_PROBE, str(conf))
     assert proc.returncode == 0, explain(proc)
     at_import, rules, datasources = json.loads(proc.stdout.splitlines()[-1])
     assert at_import == 60
