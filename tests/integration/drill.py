@@ -525,14 +525,18 @@ class Drill:
             self.start_mariadb()
             self.start_rabbitmq()
             self.sync_schema()
-            self.start_datasource()
-            self.start_policy_engines()
-            self.start_haproxy()
-            self.wait_ready()
+            self.start_congress()
         except BaseException:
             self.close()
             raise
         return self
+
+    def start_congress(self):
+        """The Congress nodes and the load balancer, on the started backing services."""
+        self.start_datasource()
+        self.start_policy_engines()
+        self.start_haproxy()
+        self.wait_ready()
 
     # -- backing -----------------------------------------------------------------------------
     def start_mariadb(self):

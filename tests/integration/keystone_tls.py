@@ -126,23 +126,15 @@ class KeystoneTlsCluster(Drill):
         super().__init__(cloud_init, venv)
         self.monitor_port = free_port()
 
-    def start(self):
-        try:
-            self.route_subnet_to_lo()
-            self.start_mariadb()
-            self.start_rabbitmq()
-            self.sync_schema()
-            self.engine = self.rendered.role("policy_engine")[0]
-            self.start_policy_engine(self.engine)
-            self.start_haproxy()
-            url = self.policy_engine_urls()[self.engine.name]
-            wait_for(f"{self.engine.name} at {url}", lambda: http("GET", url + "/", timeout=3)[0] == 200, 300)
-            wait_for("HAProxy marking the policy engine UP",
-                     lambda: self.backend_stats()[self.engine.name]["status"] == "UP", 60)
-        except BaseException:
-            self.close()
-            raise
-        return self
+    def start_congress(self):
+        """One policy engine (no datasource node) behind lb-0's TLS HAProxy."""
+        self.engine = self.rendered.role("policy_engine")[0]
+        self.start_policy_engine(self.engine)
+        self.start_haproxy()
+        url = self.policy_engine_urls()[self.engine.name]
+        wait_for(f"{self.engine.name} at {url}", lambda: http("GET", url + "/", timeout=3)[0] == 200, 300)
+        wait_for("HAProxy marking the policy engine UP",
+                 lambda: self.backend_stats()[self.engine.name]["status"] == "UP", 60)
 
     def start_policy_engine(self, node):
         """As the drill's, with HOME holding a copy of the localised congress.conf: the
