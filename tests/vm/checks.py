@@ -111,6 +111,12 @@ def ds_node_host(cluster):
     return None
 
 
+def crm_online(cluster, vm) -> set[str]:
+    """The nodes that VM's Pacemaker cluster has as members."""
+    out = cluster.exec(vm, "crm_node --list").stdout
+    return {fields[1] for fields in (line.split() for line in out.splitlines()) if len(fields) >= 3 and fields[2] == "member"}
+
+
 def ds_node_running(cluster, vm) -> bool:
     """The datasource node itself (congress-server --datasources) runs on that VM."""
     return cluster.exec(vm, "pgrep -f -- '-[-]datasources'").returncode == 0

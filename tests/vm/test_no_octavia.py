@@ -14,8 +14,8 @@ import time
 import pytest
 
 import day2 as day2vm
-from checks import (api_answers, api_ok, cloud_init_problems, create_policy, ds_node_host, ds_node_running,
-                    not_running, vip_holder, vms_of, wait_for, wait_served_everywhere)
+from checks import (api_answers, api_ok, cloud_init_problems, create_policy, crm_online, ds_node_host,
+                    ds_node_running, not_running, vip_holder, vms_of, wait_for, wait_served_everywhere)
 from congress_tf.rollout import admin_socket, haproxy_stats, plan_rollout_asking, planned_outputs, run_waves
 from deployed import day2, release_with_pin  # noqa: F401 (day2 is a fixture)
 from harness import PLAN_OVERRIDES
@@ -293,11 +293,6 @@ def installed(cluster, node: str, package: str) -> str:
 def main_pid(cluster, vm) -> int:
     out = cluster.exec(vm, f"systemctl show --property=MainPID --value {PE_UNIT}", check=True).stdout
     return int(out.strip() or 0)
-
-
-def crm_online(cluster, vm) -> set[str]:
-    out = cluster.exec(vm, "crm_node --list").stdout
-    return {fields[1] for fields in (line.split() for line in out.splitlines()) if len(fields) >= 3 and fields[2] == "member"}
 
 
 def db_vm_name(cluster) -> str:

@@ -21,10 +21,9 @@ from api_client import http
 from backing import (EXAMPLE_NETWORK, PASSWORD_DS, PRODUCTION_OVERRIDES, all_engines_answer, backing_vms,
                      congress_vms, engine_urls, galera_status, galera_synced, galera_writer, rabbit_node_loss,
                      rabbit_queues, rabbit_running, recover_galera, wait_password_datasource_served)
-from checks import (api_ok, cloud_init_problems, create_policy, ds_node_host, not_running, vms_of, wait_for,
-                    wait_served_everywhere)
+from checks import (api_ok, cloud_init_problems, create_policy, crm_online, ds_node_host, not_running, vms_of,
+                    wait_for, wait_served_everywhere)
 from harness import thread_in_net
-from test_no_octavia import crm_online
 from traffic import report
 
 pytestmark = pytest.mark.vm
