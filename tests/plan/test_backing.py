@@ -179,7 +179,7 @@ def test_cluster_galera_members_bootstrap_once_and_transfer_state_by_rsync(plans
         user_data = plan.outputs["cloud_init"][f"congress-db-{i}"]
         config, entries = yaml.safe_load(user_data), files(user_data)
         assert {"mariadb-server", "galera-4", "rsync"} <= set(config["packages"])
-        cnf = configparser.ConfigParser(interpolation=None, strict=False)
+        cnf = configparser.ConfigParser(interpolation=None, strict=False, allow_no_value=True)
         cnf.read_string(entries["/etc/mysql/mariadb.conf.d/60-congress.cnf"]["content"])
         galera = cnf["galera"]
         assert galera["wsrep_on"] == "ON" and galera["wsrep_sst_method"] == "rsync"
@@ -189,6 +189,7 @@ def test_cluster_galera_members_bootstrap_once_and_transfer_state_by_rsync(plans
         assert galera["binlog_format"] == "ROW" and galera["innodb_autoinc_lock_mode"] == "2"
         # 4 policy engines + the datasource node, each pooling up to 10 + 20.
         assert int(cnf["mariadbd"]["max_connections"]) >= 5 * 30
+        assert "skip-name-resolve" in cnf["mariadbd"]      # no DNS in the way of a connection
         # Every member names the same first member: that one alone bootstraps (configure-galera.sh).
         assert settings(entries)["BACKING_PEERS"] == " ".join(ips)
         assert config["runcmd"][1:] == [["/usr/local/lib/congress-tf/configure-galera.sh"]]
