@@ -38,7 +38,7 @@ from planning import REPO, planned_outputs
 
 sys.path.insert(0, str(REPO / "tests" / "integration"))
 sys.path.insert(1, str(REPO / "tests" / "vm"))
-from backing import PRODUCTION_OVERRIDES, rabbit_node_loss  # noqa: E402
+from backing import PRODUCTION_OVERRIDES, busiest_rabbit, rabbit_node_loss  # noqa: E402
 from checks import (api_answers, api_ok, create_policy, ds_node_host, ds_node_running, rules_on,  # noqa: E402
                     vip_holder, vms_of, wait_for)
 from congress_runtime import install_congress_venv  # noqa: E402
@@ -92,7 +92,8 @@ def booted(example: str, overrides: dict, image: str) -> Cluster:
 def mq_failover_s(image: str) -> float:
     cluster = booted("production", {**PRODUCTION_OVERRIDES, "policy_engine_count": 2}, image)
     try:
-        mq, traffic = rabbit_node_loss(cluster)
+        mq = busiest_rabbit(cluster)
+        traffic = rabbit_node_loss(cluster, mq)
         note(traffic.summary(f"poweroff of {mq.name}"))
         return traffic.outage_s
     finally:

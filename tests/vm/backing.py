@@ -24,10 +24,9 @@ PASSWORD_DS = {"name": "nova_with_password", "driver": "nova",
                           "password": "ds-secret-password", "tenant_name": "admin"}}
 
 
-def rabbit_node_loss(cluster):
-    """Poweroff of the RabbitMQ VM leading most of Congress's queues, with GET /v1/policies on
-    every engine counted until every engine answers through the other two: (that VM, Traffic)."""
-    mq = busiest_rabbit(cluster)
+def rabbit_node_loss(cluster, mq):
+    """Poweroff of RabbitMQ VM `mq` (busiest_rabbit: the worst one to lose), with GET /v1/policies
+    on every engine counted until every engine answers through the other two: its Traffic."""
     others = [vm for vm in backing_vms(cluster, "mq") if vm is not mq]
     with Traffic(cluster, urls=engine_urls(cluster), path=POLICIES_PATH) as traffic:
         cluster.poweroff(mq)
@@ -35,7 +34,7 @@ def rabbit_node_loss(cluster):
                  lambda: rabbit_running(cluster, others[0]) == {f"rabbit@{vm.ip}" for vm in others})
         wait_for("every policy engine answering again", 120, lambda: all_engines_answer(cluster))
         time.sleep(5)
-    return mq, traffic
+    return traffic
 
 
 def backing_vms(cluster, kind: str):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 
@@ -47,6 +48,19 @@ def wait_for(what: str, timeout: float, check, interval: float = 1):
             pass
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+@contextlib.contextmanager
+def brought_back(cluster, vm, what: str, back, timeout: float = 300):
+    """Around a fault on `vm`: at the end, pass or fail, `vm` is booted again if it is off and
+    `back()` holds, so the next test on the same boot starts from every VM up (a failed test
+    used to leave its VM off and fail the ones after it)."""
+    try:
+        yield
+    finally:
+        if not vm.wanted:
+            cluster.boot(vm)
+        wait_for(what, timeout, back)
 
 
 def create_policy(cluster, name: str, rule: str, base_url: str | None = None, timeout: float = 10) -> dict:

@@ -14,7 +14,7 @@ import time
 import pytest
 
 import day2 as day2vm
-from checks import (api_answers, api_ok, cloud_init_problems, create_policy, crm_online, ds_node_host,
+from checks import (api_answers, api_ok, brought_back, cloud_init_problems, create_policy, crm_online, ds_node_host,
                     ds_node_running, not_running, vip_holder, vms_of, wait_for, wait_served_everywhere)
 from congress_tf.rollout import admin_socket, haproxy_stats, plan_rollout_asking, planned_outputs, run_waves
 from deployed import day2, release_with_pin  # noqa: F401 (day2 is a fixture)
@@ -66,18 +66,17 @@ def test_sigkill_of_a_policy_engine_unit(no_octavia, created):
 
 def test_poweroff_of_the_vip_holder(no_octavia, created):
     holder = vip_holder(no_octavia)
-    with Traffic(no_octavia) as traffic:
-        no_octavia.poweroff(holder)
-        wait_for("the VIP on the other load balancer", 60,
-                 lambda: vip_holder(no_octavia) not in (None, holder))
-        wait_for("GET / through the VIP", 60, lambda: api_answers(no_octavia))
-        time.sleep(3)
-    report(traffic.summary(f"poweroff of {holder.name} (VIP holder)"))
-    assert traffic.ok > 0
-    assert traffic.outage_s < 15, traffic.failures
-    no_octavia.boot(holder)
-    wait_for(f"{holder.name} back with the VIP (it has the higher priority)", 300,
-             lambda: vip_holder(no_octavia) is holder)
+    with brought_back(no_octavia, holder, f"{holder.name} back with the VIP (it has the higher priority)",
+                      lambda: vip_holder(no_octavia) is holder):
+        with Traffic(no_octavia) as traffic:
+            no_octavia.poweroff(holder)
+            wait_for("the VIP on the other load balancer", 60,
+                     lambda: vip_holder(no_octavia) not in (None, holder))
+            wait_for("GET / through the VIP", 60, lambda: api_answers(no_octavia))
+            time.sleep(3)
+        report(traffic.summary(f"poweroff of {holder.name} (VIP holder)"))
+        assert traffic.ok > 0
+        assert traffic.outage_s < 15, traffic.failures
     assert api_answers(no_octavia)
     wait_served_everywhere(no_octavia, created)
 
@@ -105,16 +104,15 @@ def test_poweroff_of_the_vm_running_ds_node(no_octavia, created, fault):
     active = ds_node_host(no_octavia)
     assert active is not None, "ds-node runs nowhere"
     other = [vm for vm in vms_of(no_octavia, "datasource") if vm is not active][0]
-    with Traffic(no_octavia) as traffic:
-        getattr(no_octavia, fault)(active)
-        wait_for(f"Pacemaker on {other.name} starts ds-node", 180, lambda: ds_node_host(no_octavia) is other)
-        wait_for(f"congress-server --datasources running on {other.name}", 60,
-                 lambda: ds_node_running(no_octavia, other))
-    report(traffic.summary(f"{fault} of {active.name} (running ds-node)"))
-    assert traffic.failed == 0, traffic.failures  # the API does not depend on the datasource node
-    no_octavia.boot(active)
-    wait_for(f"{active.name} back in the cluster", 300,
-             lambda: crm_online(no_octavia, other) >= {vm.name for vm in vms_of(no_octavia, "datasource")})
+    with brought_back(no_octavia, active, f"{active.name} back in the cluster",
+                      lambda: crm_online(no_octavia, other) >= {vm.name for vm in vms_of(no_octavia, "datasource")}):
+        with Traffic(no_octavia) as traffic:
+            getattr(no_octavia, fault)(active)
+            wait_for(f"Pacemaker on {other.name} starts ds-node", 180, lambda: ds_node_host(no_octavia) is other)
+            wait_for(f"congress-server --datasources running on {other.name}", 60,
+                     lambda: ds_node_running(no_octavia, other))
+        report(traffic.summary(f"{fault} of {active.name} (running ds-node)"))
+        assert traffic.failed == 0, traffic.failures  # the API does not depend on the datasource node
     assert ds_node_host(no_octavia) is not None
     wait_served_everywhere(no_octavia, created)
 
