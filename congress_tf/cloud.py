@@ -182,7 +182,7 @@ def demand(env: Env, lb_provider: str, flavors: dict[str, Flavor | None]) -> dic
         "security_groups": 6,
         # 4 fixed rules and those of the backing VMs (terraform/modules/network); SSH and direct API
         # per admin CIDR; API on the LB per client or admin CIDR.
-        "security_group_rules": 4 + {"single": 4, "cluster": 10, "external": 0}[env.backing.mode]
+        "security_group_rules": 4 + {"single": 4, "cluster": 11, "external": 0}[env.backing.mode]
         + 2 * len(env.admin_cidrs) + len({*env.allowed_client_cidrs, *env.admin_cidrs}),
         "floating_ips": int(env.floating_ip_pool is not None),
         "networks": int(create_network),

@@ -4,7 +4,8 @@
 # The first member starts the new cluster exactly once (stamp file below; never again by
 # itself, see galera-recover.sh), then loads the congress database and user
 # (/etc/congress-tf/congress-database.sql), which Galera replicates; the others wait for a
-# running member and join it with a state transfer (rsync). Also enables the health check
+# running member and join it with a state transfer (rsync). A rebuilt first member (its stamp
+# gone with its disk) finds another member synced and joins too. Also enables the health check
 # socket (port 9200) the Congress nodes' HAProxy asks. Idempotent: a synced member is left alone.
 set -euo pipefail
 PROG=configure-galera
@@ -24,6 +25,16 @@ galera_port_open() {
     # shellcheck disable=SC2016  # $1 belongs to the inner bash
     timeout 3 bash -c 'exec 3<>"/dev/tcp/$1/4567"' port-check "$1" 2>/dev/null
 }
+peer_synced() {     # a peer's health check (galera-health.sh) answers 200
+    local peer
+    for peer in "${peers[@]}"; do
+        [ "$peer" = "$NODE_IP" ] && continue
+        # shellcheck disable=SC2016  # $1 belongs to the inner bash
+        timeout 3 bash -c 'exec 3<>"/dev/tcp/$1/9200" && printf "GET / HTTP/1.0\r\n\r\n" >&3 && head -n 1 <&3' \
+            peer-check "$peer" 2>/dev/null | grep -q " 200 " && return 0
+    done
+    return 1
+}
 peer_running() {
     local peer
     for peer in "${peers[@]}"; do
@@ -38,7 +49,7 @@ systemctl start congress-galera-health.socket
 
 if synced; then
     log "already a synced member of the cluster"
-elif [ "$NODE_IP" = "$leader" ] && [ ! -e "$STAMP" ]; then
+elif [ "$NODE_IP" = "$leader" ] && [ ! -e "$STAMP" ] && ! peer_synced; then
     # The package started a standalone MariaDB: its data directory seeds the cluster.
     systemctl stop mariadb.service
     galera_new_cluster

@@ -3,7 +3,8 @@
 # /etc/congress-tf/rabbitmq-password, passed on stdin, never on a command line), full
 # permissions on that vhost only, and the default guest user deleted. Idempotent.
 # Backing mode cluster (BACKING_PEERS lists three nodes, named rabbit@<address>): the first
-# node does the above once for the whole cluster; the others join it.
+# node does the above once for the whole cluster; the others join it (and a rebuilt first node
+# joins the others).
 set -euo pipefail
 PROG=configure-rabbitmq
 # shellcheck source=congress-tf-lib.sh
@@ -28,20 +29,47 @@ rabbit_up() { rabbitmqctl --quiet await_startup --timeout 10 >/dev/null 2>&1; }
 wait_until "RabbitMQ on this node" "$GATE_TIMEOUT_S" rabbit_up
 
 read -r -a peers <<<"${BACKING_PEERS:-}"
-first="rabbit@${peers[0]:-}"
-first_up() { rabbitmqctl --quiet -n "$first" await_startup --timeout 10 >/dev/null 2>&1; }
+me="rabbit@$NODE_IP"
+# The node to join: the first one; for the first node itself, none, unless another node already
+# serves the Congress vhost (this VM was rebuilt, its disk new, while the cluster ran on).
+join=
 if [ "${#peers[@]}" -gt 1 ] && [ "${peers[0]}" != "$NODE_IP" ]; then
-    if rabbitmqctl --quiet cluster_status --formatter json | grep -qF "\"$first\""; then
-        log "already in the cluster of $first"
+    join="rabbit@${peers[0]}"
+elif [ "${#peers[@]}" -gt 1 ]; then
+    for peer in "${peers[@]:1}"; do
+        if timeout 20 rabbitmqctl --quiet -n "rabbit@$peer" list_vhosts --no-table-headers 2>/dev/null |
+            grep -qxF "$RABBIT_VHOST"; then
+            join="rabbit@$peer"
+            break
+        fi
+    done
+fi
+join_up() { rabbitmqctl --quiet -n "$join" await_startup --timeout 10 >/dev/null 2>&1; }
+if [ -n "$join" ]; then
+    if rabbitmqctl --quiet cluster_status --formatter json | grep -qF "\"$join\""; then
+        log "already in the cluster of $join"
     else
-        wait_until "RabbitMQ on $first" "$GATE_TIMEOUT_S" first_up
+        wait_until "RabbitMQ on $join" "$GATE_TIMEOUT_S" join_up
         rabbitmqctl --quiet stop_app
         rabbitmqctl --quiet reset
-        rabbitmqctl --quiet join_cluster "$first"
+        # A rebuilt node has the name of a member the cluster still lists: that member is forgotten
+        # first (with its quorum queue replicas), then this node joins as a new one.
+        if rabbitmqctl --quiet -n "$join" cluster_status --formatter json | grep -qF "\"$me\""; then
+            rabbitmqctl --quiet -n "$join" forget_cluster_node "$me"
+            log "the cluster's old $me forgotten (this VM was rebuilt)"
+        fi
+        rabbitmqctl --quiet join_cluster "$join"
         rabbitmqctl --quiet start_app
-        log "joined the cluster of $first"
+        log "joined the cluster of $join"
     fi
-    exit 0      # the vhost, user and permissions are the cluster's: set up by $first
+    # A quorum queue's members are the nodes in the cluster when it is declared: the queues the
+    # Congress nodes declared before this node joined get their replica here too.
+    if rabbitmq-queues --quiet grow "$me" all >/dev/null; then
+        log "every quorum queue has a replica on this node"
+    else
+        log "warning: some quorum queues have no replica on this node (rabbitmq-queues grow failed)"
+    fi
+    exit 0      # the vhost, user and permissions are the cluster's: set up by the first node
 fi
 
 if rabbitmqctl --quiet list_vhosts --no-table-headers | grep -qxF "$RABBIT_VHOST"; then

@@ -104,7 +104,7 @@ def test_galera_and_rabbitmq_ports_open_only_between_the_nodes_that_need_them(pl
     assert cluster["database"] == {
         ("mariadb-from-policy_engine", (3306, 3306)), ("mariadb-from-datasource", (3306, 3306)),
         ("galera-health-from-policy_engine", (9200, 9200)), ("galera-health-from-datasource", (9200, 9200)),
-        ("galera-replication", (4567, 4568)), ("galera-sst", (4444, 4444))}
+        ("galera-replication", (4567, 4568)), ("galera-sst", (4444, 4444)), ("galera-health-peers", (9200, 9200))}
     assert cluster["rabbitmq"] == {
         ("amqp-from-policy_engine", (5672, 5672)), ("amqp-from-datasource", (5672, 5672)),
         ("epmd", (4369, 4369)), ("rabbitmq-dist", (25672, 25672))}

@@ -19,10 +19,11 @@ import pytest
 from api_client import http
 
 from backing import (EXAMPLE_NETWORK, PASSWORD_DS, PRODUCTION_OVERRIDES, all_engines_answer, backing_vms,
-                     congress_vms, engine_urls, galera_status, galera_synced, galera_writer, rabbit_node_loss,
-                     rabbit_queues, rabbit_running, recover_galera, wait_password_datasource_served)
-from checks import (api_ok, cloud_init_problems, create_policy, crm_online, ds_node_host, not_running, vms_of,
-                    wait_for, wait_served_everywhere)
+                     busiest_rabbit, congress_vms, engine_urls, galera_status, galera_synced, galera_writer,
+                     rabbit_node_loss, rabbit_queues, rabbit_running, recover_galera, wait_password_datasource_served)
+from checks import (api_ok, brought_back, cloud_init_problems, create_policy, crm_online, ds_node_host, not_running,
+                    vms_of, wait_for, wait_served_everywhere)
+from conftest import BOOT_TIMEOUT_S
 from harness import thread_in_net
 from traffic import report
 
@@ -112,25 +113,26 @@ def test_a_datasource_with_a_password_runs_and_every_engine_decrypts_it(producti
 
 def test_poweroff_of_a_rabbitmq_node(production, written):
     """The node holding the Congress nodes' connections and most queue leaders goes away."""
-    mq, traffic = rabbit_node_loss(production)
-    report(traffic.summary(f"poweroff of {mq.name} (RabbitMQ)"))
-    report(f"mq_failover_s={traffic.outage_s:.1f}")
-    assert traffic.ok > 0
-    # Not yet "no request fails": with replies and fanout on quorum queues too, runs measured 0 of 64
-    # failed, then 13/91 over 34 s, 17/106 over 46 s and 15/94 over 40 s
-    # (classic reply queues: 21 of 96 over 49 s).
-    assert traffic.outage_s < MQ_OUTAGE_BUDGET_S, traffic.failures[:5]
-    for i, url in enumerate(engine_urls(production)):   # writes that go through the bus, on every engine
-        written.append(create_policy(production, f"vm_after_mq_loss_{i}", f"mqloss{i}(x) :- mqloss{i}_seen(x)",
-                                     base_url=url, timeout=WRITE_TIMEOUT_S))
-    created_ds = dict(PASSWORD_DS, name="nova_after_mq_loss")
-    status, body = production.http("POST", engine_urls(production)[-1] + "/v1/data-sources", created_ds,
-                                   timeout=WRITE_TIMEOUT_S)
-    assert status == 201, (status, body)
-    wait_served_everywhere(production, written)
-    production.boot(mq)
+    mq = busiest_rabbit(production)
     everyone = {f"rabbit@{vm.ip}" for vm in backing_vms(production, "mq")}
-    wait_for(f"{mq.name} back in the RabbitMQ cluster", 300, lambda: rabbit_running(production, mq) == everyone)
+    with brought_back(production, mq, f"{mq.name} back in the RabbitMQ cluster",
+                      lambda: rabbit_running(production, mq) == everyone):
+        traffic = rabbit_node_loss(production, mq)
+        report(traffic.summary(f"poweroff of {mq.name} (RabbitMQ)"))
+        report(f"mq_failover_s={traffic.outage_s:.1f}")
+        assert traffic.ok > 0
+        # Not yet "no request fails": with replies and fanout on quorum queues too, runs measured 0 of 64
+        # failed, then 13/91 over 34 s, 17/106 over 46 s and 15/94 over 40 s
+        # (classic reply queues: 21 of 96 over 49 s).
+        assert traffic.outage_s < MQ_OUTAGE_BUDGET_S, traffic.failures[:5]
+        for i, url in enumerate(engine_urls(production)):   # writes that go through the bus, on every engine
+            written.append(create_policy(production, f"vm_after_mq_loss_{i}", f"mqloss{i}(x) :- mqloss{i}_seen(x)",
+                                         base_url=url, timeout=WRITE_TIMEOUT_S))
+        created_ds = dict(PASSWORD_DS, name="nova_after_mq_loss")
+        status, body = production.http("POST", engine_urls(production)[-1] + "/v1/data-sources", created_ds,
+                                       timeout=WRITE_TIMEOUT_S)
+        assert status == 201, (status, body)
+        wait_served_everywhere(production, written)
 
 
 def test_poweroff_of_the_galera_writer_loses_no_acknowledged_write(production, written):
@@ -157,28 +159,28 @@ def test_poweroff_of_the_galera_writer_loses_no_acknowledged_write(production, w
 
     written.append(create_policy(production, "vm_db_loss", "dbloss(x) :- dbloss_seen(x)",
                                  base_url=engine_urls(production)[0], timeout=WRITE_TIMEOUT_S))
-    thread = thread_in_net(production.sandbox, write_rules, 40)
-    time.sleep(5)
-    fault_at["t"] = time.monotonic()
-    production.poweroff(writer)
-    thread.join(timeout=120)
-    after = [t for t, _ in acked if t > fault_at["t"]]
-    failed = [(round(t - fault_at["t"], 1), s) for t, s in attempts if s != 201]
-    assert after, f"no write acknowledged after the writer went: {failed[:5]}"
-    db_failover_s = after[0] - fault_at["t"]
-    report(f"poweroff of {writer.name} (Galera writer): {len(acked)} rules acknowledged, {len(failed)} "
-           f"attempts failed {failed[:3]}; db_failover_s={db_failover_s:.1f}")
-    assert db_failover_s <= WRITES_AGAIN_WITHIN_S, failed
-    survivors = [vm for vm in backing_vms(production, "db") if vm is not writer]
-    for node in congress_vms(production):
-        assert galera_writer(production, node) == survivors[0].name, node.name
-    written.extend({"policy": "vm_db_loss", "rule": rule} for _, rule in acked)
-    wait_served_everywhere(production, written)     # every acknowledged rule, on every engine
-    production.boot(writer)
-    wait_for(f"{writer.name} synced again", 300, lambda: galera_synced(production, writer, size=3))
-    for node in congress_vms(production):
-        wait_for(f"{node.name}'s HAProxy back on {writer.name}", 30,
-                 lambda n=node: galera_writer(production, n) == writer.name)
+    def writer_back():
+        return galera_synced(production, writer, size=3) and all(
+            galera_writer(production, node) == writer.name for node in congress_vms(production))
+
+    with brought_back(production, writer, f"{writer.name} synced and every HAProxy back on it", writer_back):
+        thread = thread_in_net(production.sandbox, write_rules, 40)
+        time.sleep(5)
+        fault_at["t"] = time.monotonic()
+        production.poweroff(writer)
+        thread.join(timeout=120)
+        after = [t for t, _ in acked if t > fault_at["t"]]
+        failed = [(round(t - fault_at["t"], 1), s) for t, s in attempts if s != 201]
+        assert after, f"no write acknowledged after the writer went: {failed[:5]}"
+        db_failover_s = after[0] - fault_at["t"]
+        report(f"poweroff of {writer.name} (Galera writer): {len(acked)} rules acknowledged, {len(failed)} "
+               f"attempts failed {failed[:3]}; db_failover_s={db_failover_s:.1f}")
+        assert db_failover_s <= WRITES_AGAIN_WITHIN_S, failed
+        survivors = [vm for vm in backing_vms(production, "db") if vm is not writer]
+        for node in congress_vms(production):
+            assert galera_writer(production, node) == survivors[0].name, node.name
+        written.extend({"policy": "vm_db_loss", "rule": rule} for _, rule in acked)
+        wait_served_everywhere(production, written)     # every acknowledged rule, on every engine
 
 
 def test_reboot_of_every_database_vm_at_once(production, written):
@@ -210,16 +212,38 @@ def test_reboot_of_every_database_vm_at_once(production, written):
     wait_served_everywhere(production, written)
 
 
+def test_a_rebuilt_first_galera_and_rabbitmq_vm_joins_the_running_cluster(production, written):
+    """The first member of each trio rebuilt (new disk, same address and user_data, as a Nova
+    rebuild or a rollout's replace): it joins the cluster the other two run on. Bootstrapping
+    would start a new, empty database, and every Congress node's HAProxy would send it every
+    connection (the first member is the writer); a RabbitMQ node of its own would split the bus."""
+    db, mq = backing_vms(production, "db")[0], backing_vms(production, "mq")[0]
+    everyone = {f"rabbit@{vm.ip}" for vm in backing_vms(production, "mq")}
+    for vm in (db, mq):
+        production.replace_vm(vm.name, vm.user_data)
+    assert set(production.wait_cloud_init(BOOT_TIMEOUT_S, vms=[db, mq])) == {db.name, mq.name}
+    assert not cloud_init_problems(production)
+    wait_for(f"{db.name} synced in the cluster of three", 120, lambda: galera_synced(production, db, size=3))
+    assert rabbit_running(production, mq) == everyone
+    replicated = [q for q in rabbit_queues(production) if "_fanout_" not in q["name"]]
+    assert all(set(q["members"]) == everyone for q in replicated), replicated
+    for node in congress_vms(production):
+        wait_for(f"{node.name}'s HAProxy back on {db.name}", 60, lambda n=node: galera_writer(production, n) == db.name)
+    wait_served_everywhere(production, written)     # what was written before, served from the rebuilt writer
+    written.append(create_policy(production, "vm_after_rebuild", "rebuilt(x) :- rebuilt_seen(x)",
+                                 base_url=engine_urls(production)[0], timeout=WRITE_TIMEOUT_S))
+    wait_served_everywhere(production, written)
+
+
 def test_datasource_failover_keeps_its_password_readable(production, written):
     active = ds_node_host(production)
     assert active is not None, "ds-node runs nowhere"
     other = next(vm for vm in vms_of(production, "datasource") if vm is not active)
-    production.poweroff(active)
-    wait_for(f"Pacemaker on {other.name} starts ds-node", 180, lambda: ds_node_host(production) is other)
-    wait_password_datasource_served(production)
-    log = production.exec(other, "cat /var/log/congress/*.log", check=True).stdout
-    assert f"creating service {PASSWORD_DS['name']}" in log          # it runs on the new VM now
-    production.boot(active)
-    wait_for(f"{active.name} back in the cluster", 300,
-             lambda: crm_online(production, other) >= {vm.name for vm in vms_of(production, "datasource")})
+    with brought_back(production, active, f"{active.name} back in the cluster",
+                      lambda: crm_online(production, other) >= {vm.name for vm in vms_of(production, "datasource")}):
+        production.poweroff(active)
+        wait_for(f"Pacemaker on {other.name} starts ds-node", 180, lambda: ds_node_host(production) is other)
+        wait_password_datasource_served(production)
+        log = production.exec(other, "cat /var/log/congress/*.log", check=True).stdout
+        assert f"creating service {PASSWORD_DS['name']}" in log          # it runs on the new VM now
     wait_served_everywhere(production, written)

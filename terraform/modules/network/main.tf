@@ -56,6 +56,8 @@ locals {
     [for rule in [
       { group = "database", name = "galera-replication", protocol = "tcp", ports = [4567, 4568] },
       { group = "database", name = "galera-sst", protocol = "tcp", ports = [4444, 4444] },
+      # A rebuilt first member asks the others' health check before it would bootstrap.
+      { group = "database", name = "galera-health-peers", protocol = "tcp", ports = [9200, 9200] },
       { group = "rabbitmq", name = "epmd", protocol = "tcp", ports = [4369, 4369] },
       { group = "rabbitmq", name = "rabbitmq-dist", protocol = "tcp", ports = [25672, 25672] },
     ] : merge(rule, { cidr = null, from = rule.group }) if local.cluster],
