@@ -65,6 +65,10 @@ fi
 wait_until "$NODE_NAME synced in the primary component" "$GATE_TIMEOUT_S" synced
 
 if [ "$NODE_IP" = "$leader" ]; then
+    if [ ! -e "$STAMP" ]; then  # a rebuilt first member that joined: it never bootstraps by itself either
+        install -d -m 0755 "$(dirname "$STAMP")"
+        date -u +%FT%TZ >"$STAMP"
+    fi
     mariadb --batch <"$SQL_FILE" || die "applying $SQL_FILE failed"
     log "database $DB_NAME and user $DB_USER (cluster subnet only) in place, replicated to every member"
 fi

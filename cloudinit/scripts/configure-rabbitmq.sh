@@ -3,8 +3,8 @@
 # /etc/congress-tf/rabbitmq-password, passed on stdin, never on a command line), full
 # permissions on that vhost only, and the default guest user deleted. Idempotent.
 # Backing mode cluster (BACKING_PEERS lists three nodes, named rabbit@<address>): the first
-# node does the above once for the whole cluster; the others join it (and a rebuilt first node
-# joins the others).
+# node does the above for the whole cluster; the others join it (a rebuilt first node joins
+# the others first).
 set -euo pipefail
 PROG=configure-rabbitmq
 # shellcheck source=congress-tf-lib.sh
@@ -63,13 +63,16 @@ if [ -n "$join" ]; then
         log "joined the cluster of $join"
     fi
     # A quorum queue's members are the nodes in the cluster when it is declared: the queues the
-    # Congress nodes declared before this node joined get their replica here too.
-    if rabbitmq-queues --quiet grow "$me" all >/dev/null; then
-        log "every quorum queue has a replica on this node"
-    else
-        log "warning: some quorum queues have no replica on this node (rabbitmq-queues grow failed)"
-    fi
-    exit 0      # the vhost, user and permissions are the cluster's: set up by the first node
+    # Congress nodes declared before this node joined get their replica here too. Again twice, for
+    # the declarations still in flight when it joined (stored after the first grow had listed).
+    for wait_s in 10 10 0; do
+        rabbitmq-queues --quiet grow "$me" all >/dev/null ||
+            log "warning: rabbitmq-queues grow failed: some quorum queues may have no replica here"
+        sleep "$wait_s"
+    done
+    log "quorum queues declared without this node given a replica here"
+    # The vhost, user and permissions are the cluster's: the first node sets them (rebuilt, again).
+    [ "${peers[0]}" = "$NODE_IP" ] || exit 0
 fi
 
 if rabbitmqctl --quiet list_vhosts --no-table-headers | grep -qxF "$RABBIT_VHOST"; then
