@@ -25,22 +25,24 @@ galera_port_open() {
     # shellcheck disable=SC2016  # $1 belongs to the inner bash
     timeout 3 bash -c 'exec 3<>"/dev/tcp/$1/4567"' port-check "$1" 2>/dev/null
 }
-peer_synced() {     # a peer's health check (galera-health.sh) answers 200
+health_check_synced() {     # the member's health check (galera-health.sh) answers 200
+    local answer
+    # The whole answer is read: leaving after the status line would cut the check's reply short.
+    # shellcheck disable=SC2016  # $1 belongs to the inner bash
+    answer=$(timeout 3 bash -c 'exec 3<>"/dev/tcp/$1/9200" && printf "GET / HTTP/1.0\r\n\r\n" >&3 && cat <&3' \
+        health-check "$1" 2>/dev/null) || true
+    [[ $answer == "HTTP/1.1 200 "* ]]
+}
+any_peer() {    # another member passes the check named by $1
     local peer
     for peer in "${peers[@]}"; do
-        [ "$peer" = "$NODE_IP" ] && continue
-        # shellcheck disable=SC2016  # $1 belongs to the inner bash
-        timeout 3 bash -c 'exec 3<>"/dev/tcp/$1/9200" && printf "GET / HTTP/1.0\r\n\r\n" >&3 && head -n 1 <&3' \
-            peer-check "$peer" 2>/dev/null | grep -q " 200 " && return 0
+        [ "$peer" != "$NODE_IP" ] && "$1" "$peer" && return 0
     done
     return 1
 }
-peer_running() {
-    local peer
-    for peer in "${peers[@]}"; do
-        [ "$peer" != "$NODE_IP" ] && galera_port_open "$peer" && return 0
-    done
-    return 1
+write_stamp() {
+    install -d -m 0755 "$(dirname "$STAMP")"
+    date -u +%FT%TZ >"$STAMP"
 }
 
 systemctl daemon-reload     # the mariadb drop-in and the health check units
@@ -49,15 +51,14 @@ systemctl start congress-galera-health.socket
 
 if synced; then
     log "already a synced member of the cluster"
-elif [ "$NODE_IP" = "$leader" ] && [ ! -e "$STAMP" ] && ! peer_synced; then
+elif [ "$NODE_IP" = "$leader" ] && [ ! -e "$STAMP" ] && ! any_peer health_check_synced; then
     # The package started a standalone MariaDB: its data directory seeds the cluster.
     systemctl stop mariadb.service
     galera_new_cluster
-    install -d -m 0755 "$(dirname "$STAMP")"
-    date -u +%FT%TZ >"$STAMP"
+    write_stamp
     log "new Galera cluster bootstrapped on $NODE_NAME"
 else
-    wait_until "a running Galera member to join" "$GATE_TIMEOUT_S" peer_running
+    wait_until "a running Galera member to join" "$GATE_TIMEOUT_S" any_peer galera_port_open
     # Joining replaces the standalone data directory by a state transfer; if it fails now,
     # systemd tries again (Restart=on-failure) and the wait below decides.
     systemctl restart mariadb.service || log "joining failed for now; systemd retries"
@@ -65,10 +66,8 @@ fi
 wait_until "$NODE_NAME synced in the primary component" "$GATE_TIMEOUT_S" synced
 
 if [ "$NODE_IP" = "$leader" ]; then
-    if [ ! -e "$STAMP" ]; then  # a rebuilt first member that joined: it never bootstraps by itself either
-        install -d -m 0755 "$(dirname "$STAMP")"
-        date -u +%FT%TZ >"$STAMP"
-    fi
+    # A rebuilt first member that joined: it never bootstraps by itself either.
+    [ -e "$STAMP" ] || write_stamp
     mariadb --batch <"$SQL_FILE" || die "applying $SQL_FILE failed"
     log "database $DB_NAME and user $DB_USER (cluster subnet only) in place, replicated to every member"
 fi

@@ -7,6 +7,8 @@ import configparser
 import ipaddress
 import json
 import re
+import socket
+import subprocess
 
 import pytest
 import yaml
@@ -194,6 +196,38 @@ def test_cluster_galera_members_bootstrap_once_and_transfer_state_by_rsync(plans
         assert settings(entries)["BACKING_PEERS"] == " ".join(ips)
         assert config["runcmd"][1:] == [["/usr/local/lib/congress-tf/configure-galera.sh"]]
         assert "ListenStream=%s:9200" % ips[i] in entries["/etc/systemd/system/congress-galera-health.socket"]["content"]
+
+
+def ask_health_check(script, tmp_path, leave_early: bool) -> tuple[int, bytes]:
+    """One run of the health check as its systemd socket runs it: the connection on stdin and
+    stdout, SIGPIPE ignored (systemd's IgnoreSIGPIPE=yes; Python's children inherit its SIG_IGN)."""
+    path = tmp_path / "galera-health.sh"
+    path.write_text(script)
+    asker, answerer = socket.socketpair()
+    asker.sendall(b"GET / HTTP/1.0\r\n\r\n")
+    run = subprocess.Popen(["bash", path], stdin=answerer, stdout=answerer, stderr=subprocess.DEVNULL,
+                           restore_signals=False)
+    answerer.close()
+    answer = b""
+    if leave_early:     # as a health check that timed out, or read only the status line
+        asker.close()
+    else:
+        while chunk := asker.recv(4096):
+            answer += chunk
+        asker.close()
+    return run.wait(timeout=30), answer
+
+
+def test_galera_health_check_answers_http_and_an_asker_that_leaves_fails_no_unit(plans, tmp_path):
+    script = files(plans["cluster"].outputs["cloud_init"]["congress-db-0"])[
+        "/usr/local/lib/congress-tf/galera-health.sh"]["content"]
+    code, answer = ask_health_check(script, tmp_path, leave_early=False)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    # No synced Galera member on this machine: 503, with a length that matches the body.
+    assert code == 0 and head.startswith(b"HTTP/1.1 503 "), answer
+    assert f"Content-Length: {len(body)}".encode() in head and body.startswith(b"not synced"), answer
+    # A failed run would stay as a failed unit: the VM "degraded" (systemctl is-system-running).
+    assert ask_health_check(script, tmp_path, leave_early=True)[0] == 0
 
 
 def test_cluster_rabbitmq_trio_shares_a_cookie_and_congress_lists_every_broker(plans):
