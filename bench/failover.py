@@ -7,8 +7,8 @@ its role at boot); set CONGRESS_DRILL_VENV to reuse a Congress venv for the Gale
 Backing mode cluster (production's), measured first:
   db_failover_s      the three Galera members and a Congress node's local HAProxy from the
                      rendered files (tests/integration/galera.py, processes on this machine): the
-                     writer frozen (powered off) under LOCK TABLES writes, until a write is
-                     acknowledged again (goal <= 10)
+                     writer frozen (powered off) under LOCK TABLES writes: the longest time
+                     without an acknowledged write from then on (goal <= 10)
   mq_failover_s      production's VMs (policy_engine_count 2, noauth): the RabbitMQ VM leading most
                      queues powered off under GET /v1/policies on every engine, from the first
                      failed request to the last (0 when none failed)
@@ -44,8 +44,9 @@ from checks import (api_answers, api_ok, create_policy, ds_node_host, ds_node_ru
 from congress_runtime import install_congress_venv  # noqa: E402
 from congress_tf.rollout import admin_socket, haproxy_stats  # noqa: E402
 from day2 import runner  # noqa: E402
-from galera import GALERA_EXAMPLE, GALERA_OVERRIDES, GaleraDrill, writes_during, writes_resumed_s  # noqa: E402
+from galera import GALERA_EXAMPLE, GALERA_OVERRIDES, GaleraDrill, writes_during  # noqa: E402
 from harness import PLAN_OVERRIDES, Cluster, wait_for_deletions  # noqa: E402
+from outage import write_outage_s  # noqa: E402
 from traffic import Traffic  # noqa: E402
 
 PE_UNIT = "congress-policy-engine.service"
@@ -67,7 +68,7 @@ def db_failover_s(venv: Path) -> float:
         writer = galera.members[0]
         writer.sql("CREATE TABLE IF NOT EXISTS congress.failover_probe (n INT PRIMARY KEY)")
         events, fault_time = writes_during(galera, 20, 5, lambda: galera.power_off(writer))
-        resumed = writes_resumed_s(events, fault_time)
+        resumed = write_outage_s([e["t"] for e in events if "ok" in e], fault_time)
         if resumed is None:
             raise SystemExit(f"no write acknowledged after the Galera writer went: {events[-3:]}")
         return resumed

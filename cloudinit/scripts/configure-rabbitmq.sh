@@ -30,23 +30,26 @@ wait_until "RabbitMQ on this node" "$GATE_TIMEOUT_S" rabbit_up
 
 read -r -a peers <<<"${BACKING_PEERS:-}"
 me="rabbit@$NODE_IP"
+lists() { rabbitmqctl --quiet -n "$1" cluster_status --formatter json | grep -qF "\"$2\""; }  # node $1's cluster lists $2
 # The node to join: the first one; for the first node itself, none, unless another node already
 # serves the Congress vhost (this VM was rebuilt, its disk new, while the cluster ran on).
 join=
-if [ "${#peers[@]}" -gt 1 ] && [ "${peers[0]}" != "$NODE_IP" ]; then
-    join="rabbit@${peers[0]}"
-elif [ "${#peers[@]}" -gt 1 ]; then
-    for peer in "${peers[@]:1}"; do
-        if timeout 20 rabbitmqctl --quiet -n "rabbit@$peer" list_vhosts --no-table-headers 2>/dev/null |
-            grep -qxF "$RABBIT_VHOST"; then
-            join="rabbit@$peer"
-            break
-        fi
-    done
+if [ "${#peers[@]}" -gt 1 ]; then
+    if [ "${peers[0]}" != "$NODE_IP" ]; then
+        join="rabbit@${peers[0]}"
+    else
+        for peer in "${peers[@]:1}"; do
+            if timeout 20 rabbitmqctl --quiet -n "rabbit@$peer" list_vhosts --no-table-headers 2>/dev/null |
+                grep -qxF "$RABBIT_VHOST"; then
+                join="rabbit@$peer"
+                break
+            fi
+        done
+    fi
 fi
 join_up() { rabbitmqctl --quiet -n "$join" await_startup --timeout 10 >/dev/null 2>&1; }
 if [ -n "$join" ]; then
-    if rabbitmqctl --quiet cluster_status --formatter json | grep -qF "\"$join\""; then
+    if lists "$me" "$join"; then
         log "already in the cluster of $join"
     else
         wait_until "RabbitMQ on $join" "$GATE_TIMEOUT_S" join_up
@@ -54,7 +57,7 @@ if [ -n "$join" ]; then
         rabbitmqctl --quiet reset
         # A rebuilt node has the name of a member the cluster still lists: that member is forgotten
         # first (with its quorum queue replicas), then this node joins as a new one.
-        if rabbitmqctl --quiet -n "$join" cluster_status --formatter json | grep -qF "\"$me\""; then
+        if lists "$join" "$me"; then
             rabbitmqctl --quiet -n "$join" forget_cluster_node "$me"
             log "the cluster's old $me forgotten (this VM was rebuilt)"
         fi

@@ -340,12 +340,6 @@ def writes_during(galera: GaleraDrill, seconds: float, fault_at: float, fault, f
     return [json.loads(line) for line in out.splitlines()], fault_time
 
 
-def writes_resumed_s(events: list[dict], fault_time: float) -> float | None:
-    """db_failover_s: from the fault to the first write acknowledged after it."""
-    after = [e["t"] for e in events if "ok" in e and e["t"] > fault_time]
-    return after[0] - fault_time if after else None
-
-
 def run_writer(venv: Path, conn_args: dict, seconds: float, first: int = 1) -> subprocess.Popen:
     """Rows first, first + 1, ... written for `seconds`; a JSON line per attempt on stdout."""
     return subprocess.Popen([str(venv / "bin" / "python"), "-c", WRITER, json.dumps(conn_args), str(seconds),

@@ -10,7 +10,8 @@ import time
 
 import pytest
 from drill import wait_for
-from galera import writes_during, writes_resumed_s
+from galera import writes_during
+from outage import write_outage_s
 
 pytestmark = pytest.mark.integration
 
@@ -35,7 +36,7 @@ def test_writer_power_off_loses_no_acknowledged_write_and_writes_resume_within_1
     writer.sql("CREATE TABLE IF NOT EXISTS congress.failover_probe (n INT PRIMARY KEY)")
     events, fault_time = writes_during(galera, 30, 5, lambda: galera.power_off(writer))
     ok = [e for e in events if "ok" in e]
-    db_failover_s = writes_resumed_s(events, fault_time)
+    db_failover_s = write_outage_s([e["t"] for e in ok], fault_time)
     assert any(e["t"] < fault_time for e in ok) and db_failover_s is not None, events[-5:]
     failed = [e for e in events if "err" in e]
     print(f"db_failover_s={db_failover_s:.1f} acknowledged={len(ok)} failed_attempts={len(failed)} "

@@ -31,7 +31,7 @@ def rabbit_node_loss(cluster, mq):
     with Traffic(cluster, urls=engine_urls(cluster), path=POLICIES_PATH) as traffic:
         cluster.poweroff(mq)
         wait_for("the other RabbitMQ nodes see it gone", 60,
-                 lambda: rabbit_running(cluster, others[0]) == {f"rabbit@{vm.ip}" for vm in others})
+                 lambda: rabbit_running(cluster, others[0]) == rabbit_names(others))
         wait_for("every policy engine answering again", 120, lambda: all_engines_answer(cluster))
         time.sleep(5)
     return traffic
@@ -65,6 +65,11 @@ def galera_synced(cluster, vm, size: int) -> bool:
             status.get("wsrep_cluster_size")) == ("Primary", "Synced", str(size))
 
 
+def galera_writers(cluster) -> set[str | None]:
+    """The Galera writers the Congress nodes use: one writer is a set of one."""
+    return {galera_writer(cluster, node) for node in congress_vms(cluster)}
+
+
 def galera_writer(cluster, node) -> str | None:
     """The Galera member this Congress node's local HAProxy sends connections to (first one UP)."""
     script = ("import socket; s = socket.socket(socket.AF_UNIX); s.connect('/run/haproxy/admin.sock'); "
@@ -88,6 +93,10 @@ def recover_galera(cluster, dbs) -> str:
     return f"by galera-recover.sh (seqnos {seqnos}, bootstrapped on {best.name})"
 
 
+def rabbit_names(vms) -> set[str]:
+    return {f"rabbit@{vm.ip}" for vm in vms}
+
+
 def rabbit_running(cluster, vm) -> set[str]:
     out = cluster.exec(vm, "rabbitmqctl --quiet cluster_status --formatter json", timeout=60).stdout
     return set(json.loads(out)["running_nodes"]) if out.strip().startswith("{") else set()
@@ -100,10 +109,20 @@ def rabbit_queues(cluster) -> list[dict]:
     return json.loads(out)
 
 
+def replicated_queues(cluster) -> list[dict]:
+    """Congress's queues but the fanout ones, which are per consumer."""
+    return [q for q in rabbit_queues(cluster) if "_fanout_" not in q["name"]]
+
+
+def short_queues(cluster, members: set[str]) -> list[dict]:
+    """The replicated queues that are not quorum queues on exactly `members`."""
+    return [q for q in replicated_queues(cluster) if q["type"] != "quorum" or set(q["members"]) != members]
+
+
 def busiest_rabbit(cluster):
     """The RabbitMQ VM leading most of Congress's quorum queues."""
     leaders = [q.get("leader") for q in rabbit_queues(cluster)]
-    return max(backing_vms(cluster, "mq"), key=lambda vm: leaders.count(f"rabbit@{vm.ip}"))
+    return max(backing_vms(cluster, "mq"), key=lambda vm: leaders.count(*rabbit_names([vm])))
 
 
 def wait_password_datasource_served(cluster):

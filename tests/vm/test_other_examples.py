@@ -19,12 +19,14 @@ import pytest
 from api_client import http
 
 from backing import (EXAMPLE_NETWORK, PASSWORD_DS, PRODUCTION_OVERRIDES, all_engines_answer, backing_vms,
-                     busiest_rabbit, congress_vms, engine_urls, galera_status, galera_synced, galera_writer,
-                     rabbit_node_loss, rabbit_queues, rabbit_running, recover_galera, wait_password_datasource_served)
+                     busiest_rabbit, engine_urls, galera_status, galera_synced, galera_writers,
+                     rabbit_names, rabbit_node_loss, rabbit_running, recover_galera, replicated_queues, short_queues,
+                     wait_password_datasource_served)
 from checks import (api_ok, brought_back, cloud_init_problems, create_policy, crm_online, ds_node_host, not_running,
                     vms_of, wait_for, wait_served_everywhere)
 from conftest import BOOT_TIMEOUT_S
 from harness import thread_in_net
+from outage import write_outage_s
 from traffic import report
 
 pytestmark = pytest.mark.vm
@@ -93,15 +95,12 @@ def test_galera_and_rabbitmq_form_their_three_node_clusters(production):
         assert (status["wsrep_cluster_status"], status["wsrep_local_state_comment"],
                 status["wsrep_cluster_size"]) == ("Primary", "Synced", "3"), (db.name, status)
     first_db = backing_vms(production, "db")[0].name
-    for node in congress_vms(production):
-        assert galera_writer(production, node) == first_db, node.name   # one writer, the same everywhere
-    mq_names = {f"rabbit@{vm.ip}" for vm in backing_vms(production, "mq")}
+    assert galera_writers(production) == {first_db}   # one writer, the same everywhere
+    mq_names = rabbit_names(backing_vms(production, "mq"))
     for mq in backing_vms(production, "mq"):
         assert rabbit_running(production, mq) == mq_names, mq.name
-    queues = rabbit_queues(production)
-    replicated = [q for q in queues if "_fanout_" not in q["name"]]   # fanout queues are per consumer
-    assert replicated, queues
-    assert [q for q in replicated if q["type"] != "quorum" or set(q["members"]) != mq_names] == []
+    assert replicated_queues(production)
+    assert short_queues(production, mq_names) == []
 
 
 def test_a_datasource_with_a_password_runs_and_every_engine_decrypts_it(production):
@@ -114,7 +113,7 @@ def test_a_datasource_with_a_password_runs_and_every_engine_decrypts_it(producti
 def test_poweroff_of_a_rabbitmq_node(production, written):
     """The node holding the Congress nodes' connections and most queue leaders goes away."""
     mq = busiest_rabbit(production)
-    everyone = {f"rabbit@{vm.ip}" for vm in backing_vms(production, "mq")}
+    everyone = rabbit_names(backing_vms(production, "mq"))
     with brought_back(production, mq, f"{mq.name} back in the RabbitMQ cluster",
                       lambda: rabbit_running(production, mq) == everyone):
         traffic = rabbit_node_loss(production, mq)
@@ -137,7 +136,7 @@ def test_poweroff_of_a_rabbitmq_node(production, written):
 
 def test_poweroff_of_the_galera_writer_loses_no_acknowledged_write(production, written):
     writer = backing_vms(production, "db")[0]
-    assert galera_writer(production, congress_vms(production)[0]) == writer.name
+    assert galera_writers(production) == {writer.name}
     acked, attempts, fault_at = [], [], {}
 
     def write_rules(seconds):
@@ -160,8 +159,7 @@ def test_poweroff_of_the_galera_writer_loses_no_acknowledged_write(production, w
     written.append(create_policy(production, "vm_db_loss", "dbloss(x) :- dbloss_seen(x)",
                                  base_url=engine_urls(production)[0], timeout=WRITE_TIMEOUT_S))
     def writer_back():
-        return galera_synced(production, writer, size=3) and all(
-            galera_writer(production, node) == writer.name for node in congress_vms(production))
+        return galera_synced(production, writer, size=3) and galera_writers(production) == {writer.name}
 
     with brought_back(production, writer, f"{writer.name} synced and every HAProxy back on it", writer_back):
         thread = thread_in_net(production.sandbox, write_rules, 40)
@@ -169,16 +167,14 @@ def test_poweroff_of_the_galera_writer_loses_no_acknowledged_write(production, w
         fault_at["t"] = time.monotonic()
         production.poweroff(writer)
         thread.join(timeout=120)
-        after = [t for t, _ in acked if t > fault_at["t"]]
         failed = [(round(t - fault_at["t"], 1), s) for t, s in attempts if s != 201]
-        assert after, f"no write acknowledged after the writer went: {failed[:5]}"
-        db_failover_s = after[0] - fault_at["t"]
+        db_failover_s = write_outage_s([t for t, _ in acked], fault_at["t"])
+        assert db_failover_s is not None, f"no write acknowledged after the writer went: {failed[:5]}"
         report(f"poweroff of {writer.name} (Galera writer): {len(acked)} rules acknowledged, {len(failed)} "
                f"attempts failed {failed[:3]}; db_failover_s={db_failover_s:.1f}")
         assert db_failover_s <= WRITES_AGAIN_WITHIN_S, failed
         survivors = [vm for vm in backing_vms(production, "db") if vm is not writer]
-        for node in congress_vms(production):
-            assert galera_writer(production, node) == survivors[0].name, node.name
+        assert galera_writers(production) == {survivors[0].name}
         written.extend({"policy": "vm_db_loss", "rule": rule} for _, rule in acked)
         wait_served_everywhere(production, written)     # every acknowledged rule, on every engine
 
@@ -203,9 +199,8 @@ def test_reboot_of_every_database_vm_at_once(production, written):
     # Back means one writer again: the first member, in every Congress node's HAProxy. Until it is
     # marked up there, sessions run on a backup member and are closed when it is (a write then in
     # flight fails once, README's Galera section).
-    for node in congress_vms(production):
-        wait_for(f"{node.name}'s HAProxy back on {dbs[0].name}", 30,
-                 lambda n=node: galera_writer(production, n) == dbs[0].name)
+    wait_for(f"every Congress node's HAProxy back on {dbs[0].name}", 150,
+             lambda: galera_writers(production) == {dbs[0].name})
     wait_for("every policy engine answering", 120, lambda: all_engines_answer(production))
     written.append(create_policy(production, "vm_after_db_reboot", "dbreboot(x) :- dbreboot_seen(x)",
                                  base_url=engine_urls(production)[-1], timeout=WRITE_TIMEOUT_S))
@@ -218,17 +213,16 @@ def test_a_rebuilt_first_galera_and_rabbitmq_vm_joins_the_running_cluster(produc
     would start a new, empty database, and every Congress node's HAProxy would send it every
     connection (the first member is the writer); a RabbitMQ node of its own would split the bus."""
     db, mq = backing_vms(production, "db")[0], backing_vms(production, "mq")[0]
-    everyone = {f"rabbit@{vm.ip}" for vm in backing_vms(production, "mq")}
+    everyone = rabbit_names(backing_vms(production, "mq"))
     for vm in (db, mq):
         production.replace_vm(vm.name, vm.user_data)
     assert set(production.wait_cloud_init(BOOT_TIMEOUT_S, vms=[db, mq])) == {db.name, mq.name}
     assert not cloud_init_problems(production)
     wait_for(f"{db.name} synced in the cluster of three", 120, lambda: galera_synced(production, db, size=3))
     assert rabbit_running(production, mq) == everyone
-    replicated = [q for q in rabbit_queues(production) if "_fanout_" not in q["name"]]
-    assert [q for q in replicated if set(q["members"]) != everyone] == []
-    for node in congress_vms(production):
-        wait_for(f"{node.name}'s HAProxy back on {db.name}", 60, lambda n=node: galera_writer(production, n) == db.name)
+    assert short_queues(production, everyone) == []
+    wait_for(f"every Congress node's HAProxy back on {db.name}", 300,
+             lambda: galera_writers(production) == {db.name})
     wait_served_everywhere(production, written)     # what was written before, served from the rebuilt writer
     written.append(create_policy(production, "vm_after_rebuild", "rebuilt(x) :- rebuilt_seen(x)",
                                  base_url=engine_urls(production)[0], timeout=WRITE_TIMEOUT_S))
