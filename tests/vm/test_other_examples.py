@@ -207,12 +207,16 @@ def test_reboot_of_every_database_vm_at_once(production, written):
     wait_served_everywhere(production, written)
 
 
-def test_a_rebuilt_first_galera_and_rabbitmq_vm_joins_the_running_cluster(production, written):
-    """The first member of each trio rebuilt (new disk, same address and user_data, as a Nova
-    rebuild or a rollout's replace): it joins the cluster the other two run on. Bootstrapping
-    would start a new, empty database, and every Congress node's HAProxy would send it every
-    connection (the first member is the writer); a RabbitMQ node of its own would split the bus."""
-    db, mq = backing_vms(production, "db")[0], backing_vms(production, "mq")[0]
+@pytest.mark.parametrize("member", [0, 1], ids=["first", "second"])
+def test_a_rebuilt_galera_and_rabbitmq_vm_joins_the_running_cluster(production, written, member):
+    """A member of each trio rebuilt (new disk, same address and user_data, as a Nova rebuild or a
+    rollout's replace): it joins the cluster the other two run on. The first member must not
+    bootstrap: that would start a new, empty database, and every Congress node's HAProxy would
+    send it every connection (the first member is the writer); a RabbitMQ node of its own would
+    split the bus. The second one comes back under the name its cluster still lists: that old
+    node is forgotten, with its queue replicas, and the new one gets a replica of every queue."""
+    dbs = backing_vms(production, "db")
+    db, mq = dbs[member], backing_vms(production, "mq")[member]
     everyone = rabbit_names(backing_vms(production, "mq"))
     for vm in (db, mq):
         production.replace_vm(vm.name, vm.user_data)
@@ -221,10 +225,10 @@ def test_a_rebuilt_first_galera_and_rabbitmq_vm_joins_the_running_cluster(produc
     wait_for(f"{db.name} synced in the cluster of three", 120, lambda: galera_synced(production, db, size=3))
     assert rabbit_running(production, mq) == everyone
     assert short_queues(production, everyone) == []
-    wait_for(f"every Congress node's HAProxy back on {db.name}", 300,
-             lambda: galera_writers(production) == {db.name})
-    wait_served_everywhere(production, written)     # what was written before, served from the rebuilt writer
-    written.append(create_policy(production, "vm_after_rebuild", "rebuilt(x) :- rebuilt_seen(x)",
+    wait_for(f"every Congress node's HAProxy on {dbs[0].name}", 300,
+             lambda: galera_writers(production) == {dbs[0].name})
+    wait_served_everywhere(production, written)     # what was written before, served after the rebuild
+    written.append(create_policy(production, f"vm_after_rebuild_{member}", f"rebuilt{member}(x) :- seen{member}(x)",
                                  base_url=engine_urls(production)[0], timeout=WRITE_TIMEOUT_S))
     wait_served_everywhere(production, written)
 
