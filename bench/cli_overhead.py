@@ -6,7 +6,7 @@ minimal example's env.yaml against bare `terraform plan` of the very tfvars cong
 initialised.  Last line: plan_overhead_ratio=R, median wall time of ours over median of bare
 (goal <= 1.10).  Before it, what the overhead is made of: congress-tf's own work with a Terraform
 that does nothing (interpreter, imports, env.yaml, files, one spawn), and of that the import of
-the env.yaml schema (pydantic and the models), each as CPU time, which load disturbs less.
+the env.yaml schema (PyYAML and the models), each as CPU time, which load disturbs less.
 
 Robust on a shared machine: the two commands run in pairs, alternating which goes first (ABBA),
 so both see the same load; each run's CPU time (user + sys of the process and its children:
@@ -142,7 +142,7 @@ def main() -> None:
         print(f"congress_tf_own_cpu_s={median(own, 1):.3f}  (plan with {noop} as Terraform, median of {runs}; "
               f"wall {median(own, 0):.3f})")
         schema = statistics.median(b[1] for _, b in importing) - statistics.median(a[1] for a, _ in importing)
-        print(f"schema_import_cpu_s={schema:.3f}  (congress_tf.envfile: pydantic and the env.yaml models)")
+        print(f"schema_import_cpu_s={schema:.3f}  (congress_tf.envfile: PyYAML and the env.yaml models)")
         print(f"plan_cpu_ratio={ours_cpu / bare_cpu:.2f}")
         print(f"plan_overhead_ratio_paired={paired:.2f}  (median of per-pair ratios)")
         print(f"plan_overhead_ratio={ours_s / bare_s:.2f}")

@@ -1,8 +1,11 @@
 """env.yaml: the schema of one environment, its validation, and what it becomes for Terraform.
 
-The schema is pydantic v2 models with `extra="forbid"`: every problem in a file is collected
-and reported together as `EnvFileError.problems`, each naming its field (`network.cidr`,
-`flavors.default`) and what is allowed.  Unknown keys get a did-you-mean (difflib).
+The schema is a handful of `Model` classes, one per mapping, each listing its keys with the kind
+of value each holds.  Validation collects every problem in a file and reports them together as
+`EnvFileError.problems`, each naming its field (`network.cidr`, `admin_cidrs[0]`) and what is
+allowed.  Unknown keys are problems too, with a did-you-mean.  (It is written here, not with a
+schema library: that library's import alone cost more than the rest of a `congress-tf plan`
+around Terraform, and its errors needed translating into these messages anyway.)
 
 env.yaml speaks names *or* IDs for the image, the flavors and the networks.  A UUID is taken as
 an ID and used as it is (no cloud needed); anything else is a name that congress_tf.cloud
@@ -15,15 +18,14 @@ No click here and no I/O beyond reading the file: the CLI and the tests call it 
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
 import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from congress_tf import strict_yaml
 
@@ -32,6 +34,7 @@ UUID_RE = re.compile(r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-
 ROLES = ("policy_engine", "datasource", "backing", "haproxy")
 # Ports the nodes use themselves (SSH, Pacemaker, MariaDB/Galera, RabbitMQ, Corosync): never the API's.
 NODE_PORTS = (22, 2224, 3306, 4369, 4444, 4567, 4568, 5405, 5672, 25672)
+MAX_PROBLEMS = 20
 
 
 def is_id(value: str | None) -> bool:
@@ -49,30 +52,12 @@ class EnvFileError(Exception):
         super().__init__(f"{path}: {self.total} problem(s):\n" + "\n".join(f"  {p}" for p in problems))
 
 
-# --- field types -------------------------------------------------------------------------------
-# Every string that reaches a config file, a command line or a path is checked whole
-# (re.fullmatch): one line of the characters its rule allows, nothing after it.
+# --- checks of one value: each returns it, or raises ValueError saying what is allowed ----------
 
 def _show(value: Any) -> str:
     """A value for an error message: quoted, one line, at most 60 characters."""
     text = repr(str(value) if isinstance(value, str) else value)
     return text if len(text) <= 60 else text[:56] + "...'"
-
-
-def _text_rule(pattern: str, allowed: str, echo: bool = True):
-    """A validator: the whole string matches `pattern` (`allowed` says what that is in words).
-    With echo=False a refused value is never shown (it may be a secret pasted in the wrong place)."""
-    compiled = re.compile(pattern)
-
-    def check(value: str) -> str:
-        if value == "":
-            raise ValueError(f"is empty: give {allowed}, or leave the key out")
-        if not compiled.fullmatch(value):
-            shown = f"{_show(value)} is not" if echo and "\n" not in value else "must be"
-            raise ValueError(f"{shown} {allowed}")
-        return value
-
-    return check
 
 
 def _name(value: str) -> str:
@@ -216,26 +201,12 @@ def _ssh_key(value: str) -> str:
     return value
 
 
-def _unique(values: list[str]) -> list[str]:
-    seen = [v for i, v in enumerate(values) if v in values[:i]]
-    if seen:
-        raise ValueError(f"{seen[0]} is given twice: give each once")
-    return values
-
-
 def _s3_bucket(value: str) -> str:
     if not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", value) or ".." in value or ".-" in value \
             or "-." in value or re.fullmatch(r"[0-9.]+", value) or value.startswith("xn--") \
             or value.endswith("-s3alias"):
         raise ValueError(f"{_show(value)} is not an S3 bucket name: 3 to 63 characters of a-z, 0-9, '.' and '-', "
                          "starting and ending with a letter or digit, not an IP address")
-    return value
-
-
-def _api_port(value: int) -> int:
-    if value < 1024 or value in NODE_PORTS:
-        raise ValueError(f"{value} is not usable: Congress runs unprivileged, so 1024 to 65535, and not a port "
-                         f"the nodes use ({', '.join(map(str, NODE_PORTS))})")
     return value
 
 
@@ -247,280 +218,489 @@ def _tls_host(value: str) -> str:
     return value
 
 
-Name = Annotated[str, AfterValidator(_name)]
-Cidr = Annotated[str, AfterValidator(_cidr)]
-SubnetCidr = Annotated[str, AfterValidator(_subnet_cidr)]
-DnsServer = Annotated[str, AfterValidator(_dns_server)]
-Url = Annotated[str, AfterValidator(_url)]
-SshKey = Annotated[str, AfterValidator(_ssh_key)]
-Host = Annotated[str, AfterValidator(_host)]
+def _api_port(value: int) -> int:
+    if value in NODE_PORTS:
+        raise ValueError(f"{value} is not usable: the API needs a port from 1024 to 65535 that is not a port the "
+                         f"nodes use ({', '.join(map(str, NODE_PORTS))})")
+    return value
+
+
+# --- the schema language -------------------------------------------------------------------------
+# A kind checks the value found under a key: `parse(value, where, problems)` returns what to keep,
+# or INVALID after adding what is wrong to `problems` as "where: message".
+
+INVALID = object()
+REQUIRED = object()
+
+
+class Problems(list):
+    def add(self, where: str, message: str) -> None:
+        self.append(f"{where}: {message}" if where else message)
+
+
+def _at(where: str, key: str) -> str:
+    return f"{where}.{key[:40]}" if where else key[:40]
+
+
+class Scalar:
+    """One value, checked by `check`: it returns the value, or raises ValueError saying what is allowed."""
+
+    def __init__(self, check: Callable[[Any], Any]):
+        self.check = check
+
+    def parse(self, value: Any, where: str, problems: Problems) -> Any:
+        try:
+            return self.check(value)
+        except ValueError as exc:
+            problems.add(where, str(exc))
+            return INVALID
+
+
+def _surprise(value: strict_yaml.Ambiguous, fix: str) -> str:
+    """A YAML 1.1 reading nobody meant (010 -> 8, on -> true, 2024-01-01 -> a date), and its fix."""
+    return f"YAML reads {_show(value.text)} as {value.reading}: {fix}"
+
+
+def string(check: Callable[[str], str] | None = None, echo: bool = True) -> Scalar:
+    """Text, then `check`.  With echo=False a refused value is never shown (it may be a secret
+    pasted in the wrong place)."""
+    def is_text(value: Any) -> str:
+        if isinstance(value, strict_yaml.Ambiguous) and echo:
+            raise ValueError(_surprise(value, f"quote it ({_show(value.text)}) to mean that text"))
+        if not isinstance(value, str):
+            quote = " (quote it if you mean that text)" if isinstance(value, (int, float, strict_yaml.Ambiguous)) else ""
+            raise ValueError(f"{_show(value) if echo else 'the value (not shown)'} is not a string{quote}")
+        return check(value) if check else value
+
+    return Scalar(is_text)
+
+
+def text(pattern: str, allowed: str, echo: bool = True) -> Scalar:
+    """Text matching `pattern` whole (`allowed` says what that is in words).  Every string that
+    reaches a config file, a command line or a path is checked so: one line of the characters
+    its rule allows, nothing after it."""
+    def check(value: str) -> str:
+        if value == "":
+            raise ValueError(f"is empty: give {allowed}, or leave the key out")
+        if not re.fullmatch(pattern, value):  # compiled on first use, not for every rule at import
+            shown = f"{_show(value)} is not" if echo and "\n" not in value else "must be"
+            raise ValueError(f"{shown} {allowed}")
+        return value
+
+    return string(check, echo)
+
+
+def integer(low: int, high: int, allowed: str = "", check: Callable[[int], int] | None = None) -> Scalar:
+    """A whole number from `low` to `high` (a quoted number, a float or true is not one)."""
+    allowed = f" (allowed: {allowed or f'{low} to {high}'})"
+
+    def number(value: Any) -> int:
+        if isinstance(value, strict_yaml.Ambiguous):
+            raise ValueError(_surprise(value, f"write a plain decimal number without leading zeros{allowed}"))
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{_show(value)} is not a whole number{allowed}")
+        if not low <= value <= high:
+            raise ValueError(f"{value} is out of range{allowed}")
+        return check(value) if check else value
+
+    return Scalar(number)
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, strict_yaml.Ambiguous):
+        raise ValueError(_surprise(value, "write true or false"))
+    if not isinstance(value, bool):
+        raise ValueError(f"{_show(value)} is not true or false")
+    return value
+
+
+def _either(choices: tuple[str, ...]) -> str:
+    quoted = [repr(c) for c in choices]
+    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
+
+
+def one_of(*choices: str) -> Scalar:
+    def choice(value: Any) -> str:
+        if isinstance(value, strict_yaml.Ambiguous):
+            raise ValueError(_surprise(value, f"quote it ({_show(value.text)}) to mean that text; "
+                                              f"allowed: {_either(choices)}"))
+        if not isinstance(value, str) or value not in choices:
+            raise ValueError(f"{_show(value)} is not allowed; allowed: {_either(choices)}")
+        return value
+
+    return Scalar(choice)
+
+
+def _what(value: Any) -> str:
+    if isinstance(value, strict_yaml.Ambiguous):
+        return value.reading
+    return {dict: "a mapping", str: "text", bool: "true or false", int: "a number", float: "a number",
+            type(None): "empty"}.get(type(value), type(value).__name__)
+
+
+class ListOf:
+    """A list of `at_least` to `at_most` values of one kind, each once when `unique`."""
+
+    def __init__(self, item: Any, at_most: int, at_least: int = 0, unique: bool = False):
+        self.item, self.at_most, self.at_least, self.unique = item, at_most, at_least, unique
+
+    def parse(self, value: Any, where: str, problems: Problems) -> Any:
+        if not isinstance(value, list):
+            problems.add(where, f"must be a list, not {_what(value)}")
+            return INVALID
+        if len(value) > self.at_most:
+            problems.add(where, f"holds {len(value)} items; at most {self.at_most}")
+            return INVALID
+        if len(value) < self.at_least:
+            problems.add(where, f"holds {len(value)} items; give at least {self.at_least}")
+            return INVALID
+        before = len(problems)
+        items = tuple(self.item.parse(v, f"{where}[{i}]", problems) for i, v in enumerate(value))
+        twice = [v for i, v in enumerate(items) if v in items[:i]] if self.unique and len(problems) == before else []
+        if twice:
+            problems.add(where, f"{twice[0]} is given twice: give each once")
+        return items if len(problems) == before else INVALID
+
+
+class Key:
+    """A key of a mapping: the kind of its value, and its default (REQUIRED: it has none; None: the
+    key may be null or left out).  `hint` says what to give when a required key is missing."""
+
+    def __init__(self, kind: Any, default: Any = REQUIRED, hint: str = ""):
+        self.kind, self.default = kind, default
+        self.hint = hint or (f"a mapping with keys: {', '.join(kind.keys)}" if isinstance(kind, type) else "")
+
+
+class Model:
+    """A mapping of known keys: the `Key`s of a subclass, in order; any other key is a problem.
+    `conflicts()` says what is wrong between keys; it runs once every key is valid."""
+
+    keys: dict[str, Key] = {}
+
+    def __init_subclass__(cls, **kwargs: Any):
+        super().__init_subclass__(**kwargs)
+        cls.keys = {name: key for name, key in vars(cls).items() if isinstance(key, Key)}
+
+    def __init__(self, **values: Any):
+        missing = [name for name, key in self.keys.items() if key.default is REQUIRED and name not in values]
+        if missing or not values.keys() <= self.keys.keys():
+            raise TypeError(f"{type(self).__name__}: missing {missing}, unknown {set(values) - set(self.keys)}")
+        self.__dict__.update({name: key.default for name, key in self.keys.items()}, **values)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is read-only")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in vars(self).items())})"
+
+    def conflicts(self) -> Iterator[str]:
+        return iter(())
+
+    def as_dict(self, drop: tuple[str, ...] = (), drop_none: bool = False) -> dict[str, Any]:
+        """The values as plain data (nested models as dicts, lists as lists), for Terraform."""
+        out: dict[str, Any] = {}
+        for name, value in vars(self).items():
+            if name in drop or (drop_none and value is None):
+                continue
+            out[name] = value.as_dict(drop_none=drop_none) if isinstance(value, Model) else \
+                list(value) if isinstance(value, tuple) else value
+        return out
+
+    @classmethod
+    def parse(cls, value: Any, where: str, problems: Problems) -> Any:
+        if not isinstance(value, dict):
+            problems.add(where, f"must be a mapping with keys: {', '.join(cls.keys)}")
+            return INVALID
+        before = len(problems)
+        values = {}
+        for name, key in cls.keys.items():
+            if name not in value:
+                if key.default is REQUIRED:
+                    problems.add(_at(where, name), "required, missing" + (f": give {key.hint}" if key.hint else ""))
+            elif value[name] is None and key.default is None:
+                values[name] = None
+            else:
+                values[name] = key.kind.parse(value[name], _at(where, name), problems)
+        unknown = [name for name in value if name not in cls.keys]
+        for name in unknown:
+            problems.add(_at(where, name), cls._unknown(name, first=name == unknown[0]))
+        if len(problems) > before:
+            return INVALID
+        model = cls(**values)
+        for message in model.conflicts():
+            problems.add(where, message)
+        return model if len(problems) == before else INVALID
+
+    @classmethod
+    def _unknown(cls, name: str, first: bool) -> str:
+        import difflib
+
+        close = difflib.get_close_matches(name, cls.keys, n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        if re.search(r"pass|secret|token|key$", name, re.I) and "password_env" in cls.keys:
+            hint += "passwords never go in env.yaml: name the environment variable holding one in password_env; "
+        if first:  # the allowed keys once per mapping, not once per unknown key
+            return f"unknown key; {hint}allowed keys here: {', '.join(cls.keys)}"
+        return f"unknown key; {hint}".rstrip("; ") + " (allowed keys: as above)"
+
+
+# --- kinds of value --------------------------------------------------------------------------------
+
+NAME = string(_name)
+CIDR = string(_cidr)
+SUBNET_CIDR = string(_subnet_cidr)
+DNS_SERVER = string(_dns_server)
+URL = string(_url)
+SSH_KEY = string(_ssh_key)
+HOST = string(_host)
+S3_BUCKET = string(_s3_bucket)
+TLS_HOST = string(_tls_host)
+BOOLEAN = Scalar(_boolean)
 # Glance, Nova and Neutron names may hold spaces; they are only looked up, never written to a file.
-NameOrId = Annotated[str, AfterValidator(_text_rule(
-    r"[^\x00-\x20\x7f]([^\x00-\x1f\x7f]{0,253}[^\x00-\x20\x7f])?",
-    "a name or UUID on one line, without leading or trailing spaces"))]
-CloudName = Annotated[str, AfterValidator(_text_rule(
-    r"[A-Za-z0-9][A-Za-z0-9_.@+-]{0,63}", "a clouds.yaml entry name (A-Z, a-z, 0-9, _ . @ + -)"))]
-KeyPairName = Annotated[str, AfterValidator(_text_rule(
-    r"[A-Za-z0-9_.@-]([A-Za-z0-9 _.@-]{0,253}[A-Za-z0-9_.@-])?",
-    "a Nova key pair name (A-Z, a-z, 0-9, spaces inside, _ . @ -)"))]
+NAME_OR_ID = text(r"[^\x00-\x20\x7f]([^\x00-\x1f\x7f]{0,253}[^\x00-\x20\x7f])?",
+                  "a name or UUID on one line, without leading or trailing spaces")
+CLOUD_NAME = text(r"[A-Za-z0-9][A-Za-z0-9_.@+-]{0,63}", "a clouds.yaml entry name (A-Z, a-z, 0-9, _ . @ + -)")
+KEY_PAIR_NAME = text(r"[A-Za-z0-9_.@-]([A-Za-z0-9 _.@-]{0,253}[A-Za-z0-9_.@-])?",
+                     "a Nova key pair name (A-Z, a-z, 0-9, spaces inside, _ . @ -)")
 # Values written into congress.conf and the Pacemaker configuration.
-ConfigText = Annotated[str, AfterValidator(_text_rule(
-    r"[A-Za-z0-9_.@+-]([A-Za-z0-9 _.@+-]{0,253}[A-Za-z0-9_.@+-])?",
-    "one line of A-Z, a-z, 0-9, spaces inside, and _ . @ + -"))]
-EnvVarName = Annotated[str, AfterValidator(_text_rule(
-    r"[A-Z_][A-Z0-9_]{0,127}",
-    "the NAME of an environment variable holding the password (A-Z, 0-9, _), e.g. CONGRESS_TF_KEYSTONE_PASSWORD; "
-    "the password itself never goes in env.yaml (value not shown)", echo=False))]
-S3Key = Annotated[str, AfterValidator(_text_rule(
-    r"[A-Za-z0-9!_.*()-][A-Za-z0-9!_.*()/-]{0,1022}[A-Za-z0-9!_.*()-]|[A-Za-z0-9!_.*()-]",
-    "an object key such as congress/prod.tfstate (A-Z, a-z, 0-9, ! _ . * ( ) - and / inside)"))]
-Region = Annotated[str, AfterValidator(_text_rule(r"[a-z0-9][a-z0-9-]{0,31}", "a region such as us-east-1"))]
-S3Bucket = Annotated[str, AfterValidator(_s3_bucket)]
-KeystoneRegion = Annotated[str, AfterValidator(_text_rule(
-    r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", "a Keystone region ID such as RegionOne (A-Z, a-z, 0-9, _ . -)"))]
-BarbicanRef = Annotated[str, AfterValidator(_text_rule(
-    r"https?://[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(:[0-9]{1,5})?/([A-Za-z0-9._~-]+/)*"
-    r"(containers|secrets)/[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
-    "a Barbican reference: https://<barbican>/v1/containers/<uuid> (a certificate container) or "
-    ".../v1/secrets/<uuid> (a PKCS12 secret)"))]
-Port = Annotated[int, Field(ge=1, le=65535, strict=True)]
-ApiPort = Annotated[int, Field(ge=1, le=65535, strict=True), AfterValidator(_api_port)]
-Seconds = Annotated[int, Field(ge=1, le=3600, strict=True)]
-Retries = Annotated[int, Field(ge=1, le=10, strict=True)]
-CidrList = Annotated[list[Cidr], Field(max_length=32), AfterValidator(_unique)]
-TlsHost = Annotated[str, AfterValidator(_tls_host)]
-FilePath = Annotated[str, AfterValidator(_text_rule(
-    r"[^\x00-\x1f\x7f]{1,1024}", "a file path on one line (relative to env.yaml's directory, or absolute)",
-    echo=False))]
-
-
-class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+CONFIG_TEXT = text(r"[A-Za-z0-9_.@+-]([A-Za-z0-9 _.@+-]{0,253}[A-Za-z0-9_.@+-])?",
+                   "one line of A-Z, a-z, 0-9, spaces inside, and _ . @ + -")
+ENV_VAR_NAME = text(r"[A-Z_][A-Z0-9_]{0,127}",
+                    "the NAME of an environment variable holding the password (A-Z, 0-9, _), e.g. "
+                    "CONGRESS_TF_KEYSTONE_PASSWORD; the password itself never goes in env.yaml (value not shown)",
+                    echo=False)
+S3_KEY = text(r"[A-Za-z0-9!_.*()-][A-Za-z0-9!_.*()/-]{0,1022}[A-Za-z0-9!_.*()-]|[A-Za-z0-9!_.*()-]",
+              "an object key such as congress/prod.tfstate (A-Z, a-z, 0-9, ! _ . * ( ) - and / inside)")
+REGION = text(r"[a-z0-9][a-z0-9-]{0,31}", "a region such as us-east-1")
+KEYSTONE_REGION = text(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}",
+                       "a Keystone region ID such as RegionOne (A-Z, a-z, 0-9, _ . -)")
+BARBICAN_REF = text(r"https?://[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(:[0-9]{1,5})?/([A-Za-z0-9._~-]+/)*"
+                    r"(containers|secrets)/[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
+                    "a Barbican reference: https://<barbican>/v1/containers/<uuid> (a certificate container) or "
+                    ".../v1/secrets/<uuid> (a PKCS12 secret)")
+FILE_PATH = text(r"[^\x00-\x1f\x7f]{1,1024}", "a file path on one line (relative to env.yaml's directory, or absolute)",
+                 echo=False)
+PORT = integer(1, 65535)
+API_PORT = integer(1024, 65535, "1024 to 65535, as Congress runs unprivileged", check=_api_port)
+SECONDS = integer(1, 3600, "whole seconds from 1 to 3600")
+RETRIES = integer(1, 10)  # Octavia's max_retries
+CIDR_LIST = ListOf(CIDR, at_most=32, unique=True)
 
 
 # --- the schema ----------------------------------------------------------------------------------
 
 class Flavors(Model):
     """Nova flavor name or ID per role; `default` serves every role not named."""
-    default: NameOrId
-    policy_engine: NameOrId | None = None
-    datasource: NameOrId | None = None
-    backing: NameOrId | None = None
-    haproxy: NameOrId | None = None
+    default = Key(NAME_OR_ID, hint="a Nova flavor name or ID")
+    policy_engine = Key(NAME_OR_ID, None)
+    datasource = Key(NAME_OR_ID, None)
+    backing = Key(NAME_OR_ID, None)
+    haproxy = Key(NAME_OR_ID, None)
 
     def for_role(self, role: str) -> str:
         return getattr(self, role) or self.default
 
 
 class Network(Model):
-    cidr: SubnetCidr
-    existing_network: NameOrId | None = None
-    existing_subnet: NameOrId | None = None
-    external_network: NameOrId | None = None
+    cidr = Key(SUBNET_CIDR, hint="an IPv4 CIDR, /24 or larger, such as 10.20.0.0/24")
+    existing_network = Key(NAME_OR_ID, None)
+    existing_subnet = Key(NAME_OR_ID, None)
+    external_network = Key(NAME_OR_ID, None)
     # Neutron hands out at most 5 name servers by default and refuses a subnet listing one twice.
-    dns_nameservers: Annotated[list[DnsServer], Field(max_length=5), AfterValidator(_unique)] = []
+    dns_nameservers = Key(ListOf(DNS_SERVER, at_most=5, unique=True), ())
 
-    @model_validator(mode="after")
-    def _pair(self) -> "Network":
+    def conflicts(self) -> Iterator[str]:
         if (self.existing_network is None) != (self.existing_subnet is None):
-            raise ValueError("existing_network and existing_subnet go together: give both or neither")
+            yield "existing_network and existing_subnet go together: give both or neither"
         if self.existing_network is not None and self.external_network is not None:
-            raise ValueError("network.external_network uplinks the router of a network congress-tf creates; with "
-                             "existing_network there is none: remove external_network (route the existing "
-                             "network yourself)")
-        return self
+            yield ("network.external_network uplinks the router of a network congress-tf creates; with "
+                   "existing_network there is none: remove external_network (route the existing network yourself)")
 
 
 class Endpoint(Model):
-    host: Host
-    port: Port | None = None
+    host = Key(HOST, hint="a host name or IP address")
+    port = Key(PORT, None)
 
 
 class Brokers(Model):
-    hosts: Annotated[list[Host], Field(min_length=1)]
-    port: Port | None = None
+    hosts = Key(ListOf(HOST, at_most=16, at_least=1), hint="a list of host names or IP addresses")
+    port = Key(PORT, None)
 
 
 class Backing(Model):
     """single: a MariaDB VM and a RabbitMQ VM; cluster: three Galera VMs and three RabbitMQ VMs;
     external: servers of the operator's (database {host, port}, rabbitmq {hosts, port})."""
-    mode: Literal["single", "cluster", "external"] = "single"
-    database: Endpoint | None = None
-    rabbitmq: Brokers | None = None
+    mode = Key(one_of("single", "cluster", "external"), "single")
+    database = Key(Endpoint, None)
+    rabbitmq = Key(Brokers, None)
 
-    @model_validator(mode="after")
-    def _external(self) -> "Backing":
+    def conflicts(self) -> Iterator[str]:
         given = [name for name in ("database", "rabbitmq") if getattr(self, name) is not None]
         if self.mode == "external" and len(given) < 2:
-            raise ValueError("mode external needs both database {host, port} and rabbitmq {hosts, port}")
+            yield "mode external needs both database {host, port} and rabbitmq {hosts, port}"
         if self.mode != "external" and given:
-            raise ValueError(f"{' and '.join(given)}: only with mode external (mode {self.mode} runs its own)")
-        return self
+            yield f"{' and '.join(given)}: only with mode external (mode {self.mode} runs its own)"
 
 
 class HealthCheck(Model):
-    interval_s: Seconds = 2
-    timeout_s: Seconds = 2
-    fall: Retries = 2  # Octavia's max_retries: 1 to 10
-    rise: Retries = 2
+    interval_s = Key(SECONDS, 2)
+    timeout_s = Key(SECONDS, 2)
+    fall = Key(RETRIES, 2)
+    rise = Key(RETRIES, 2)
 
-    @model_validator(mode="after")
-    def _timeout(self) -> "HealthCheck":
+    def conflicts(self) -> Iterator[str]:
         if self.timeout_s > self.interval_s:
-            raise ValueError(f"timeout_s ({self.timeout_s}) must be at most interval_s ({self.interval_s})")
-        return self
+            yield f"timeout_s ({self.timeout_s}) must be at most interval_s ({self.interval_s})"
 
 
 class HaproxyTls(Model):
     """HTTPS on the API VIP with lb_provider haproxy. certificate_file and key_file (PEM, relative
     to env.yaml's directory) go together; without them congress-tf generates a CA and a certificate
     for the VIP, both HAProxy VMs and `names` (the CA's path is printed for clients)."""
-    certificate_file: FilePath | None = None
-    key_file: FilePath | None = None
-    names: Annotated[list[TlsHost], Field(max_length=16), AfterValidator(_unique)] = []
+    certificate_file = Key(FILE_PATH, None)
+    key_file = Key(FILE_PATH, None)
+    names = Key(ListOf(TLS_HOST, at_most=16, unique=True), ())
 
-    @model_validator(mode="after")
-    def _pair(self) -> "HaproxyTls":
+    def conflicts(self) -> Iterator[str]:
         if (self.certificate_file is None) != (self.key_file is None):
-            raise ValueError("certificate_file and key_file go together: give both (your certificate) or neither "
-                             "(congress-tf generates one)")
+            yield ("certificate_file and key_file go together: give both (your certificate) or neither "
+                   "(congress-tf generates one)")
         if self.certificate_file is not None and self.names:
-            raise ValueError("names are for the certificate congress-tf generates: with certificate_file, "
-                             "put them in your certificate")
-        return self
+            yield "names are for the certificate congress-tf generates: with certificate_file, put them in your certificate"
 
 
 class Keystone(Model):
-    auth_url: Url | None = None
-    www_authenticate_uri: Url | None = None
-    region_name: ConfigText = "RegionOne"
-    project_name: ConfigText = "service"
-    project_domain_name: ConfigText = "Default"
-    user_domain_name: ConfigText = "Default"
-    username: ConfigText = "congress"
-    password_env: EnvVarName = "CONGRESS_TF_KEYSTONE_PASSWORD"
+    auth_url = Key(URL, None)
+    www_authenticate_uri = Key(URL, None)
+    region_name = Key(CONFIG_TEXT, "RegionOne")
+    project_name = Key(CONFIG_TEXT, "service")
+    project_domain_name = Key(CONFIG_TEXT, "Default")
+    user_domain_name = Key(CONFIG_TEXT, "Default")
+    username = Key(CONFIG_TEXT, "congress")
+    password_env = Key(ENV_VAR_NAME, "CONGRESS_TF_KEYSTONE_PASSWORD")
 
 
 class DatasourceMonitor(Model):
-    interval_s: Seconds = 10
-    timeout_s: Seconds = 30
+    interval_s = Key(SECONDS, 10)
+    timeout_s = Key(SECONDS, 30)
 
 
 class CongressInstall(Model):
-    source: Literal["index", "wheelhouse", "preinstalled"] = "index"
-    url: Url = "https://pypi.org/simple"
+    source = Key(one_of("index", "wheelhouse", "preinstalled"), "index")
+    url = Key(URL, "https://pypi.org/simple")
 
 
 class Fencing(Model):
-    auth_url: Url
-    region_name: ConfigText = "RegionOne"
-    username: ConfigText
-    project_name: ConfigText
-    user_domain_name: ConfigText = "Default"
-    project_domain_name: ConfigText = "Default"
-    password_env: EnvVarName = "CONGRESS_TF_FENCING_PASSWORD"
+    auth_url = Key(URL, hint="an http:// or https:// URL")
+    region_name = Key(CONFIG_TEXT, "RegionOne")
+    username = Key(CONFIG_TEXT, hint="a user name")
+    project_name = Key(CONFIG_TEXT, hint="a project name")
+    user_domain_name = Key(CONFIG_TEXT, "Default")
+    project_domain_name = Key(CONFIG_TEXT, "Default")
+    password_env = Key(ENV_VAR_NAME, "CONGRESS_TF_FENCING_PASSWORD")
 
 
 class Catalog(Model):
     """Keystone catalog registration (needs an admin token): service type policy, three endpoints."""
-    enabled: bool = False
-    region: KeystoneRegion | None = None  # None: keystone.region_name
+    enabled = Key(BOOLEAN, False)
+    region = Key(KEYSTONE_REGION, None)  # None: keystone.region_name
 
 
 class OctaviaTls(Model):
     """TLS terminated by Octavia with the operator's Barbican certificate; plain HTTP redirected."""
-    container_ref: BarbicanRef
-    redirect_port: Port = 80
+    container_ref = Key(BARBICAN_REF, hint="a Barbican certificate container or secret reference (https://...)")
+    redirect_port = Key(PORT, 80)
 
 
 class LocalState(Model):
-    backend: Literal["local"] = "local"
+    backend = Key(one_of("local"), "local")
 
 
 class S3State(Model):
     """An S3-compatible bucket; credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, never here."""
-    backend: Literal["s3"]
-    bucket: S3Bucket
-    key: S3Key
-    region: Region = "us-east-1"
-    endpoint: Url | None = None
-    use_path_style: bool = True
+    backend = Key(one_of("s3"))
+    bucket = Key(S3_BUCKET, hint="the S3 bucket name")
+    key = Key(S3_KEY, hint="the object key of the state, e.g. congress/prod.tfstate")
+    region = Key(REGION, "us-east-1")
+    endpoint = Key(URL, None)
+    use_path_style = Key(BOOLEAN, True)
 
 
 class HttpState(Model):
     """Terraform's http backend; credentials from TF_HTTP_USERNAME/TF_HTTP_PASSWORD, never here."""
-    backend: Literal["http"]
-    address: Url
-    lock_address: Url | None = None
-    unlock_address: Url | None = None
+    backend = Key(one_of("http"))
+    address = Key(URL, hint="an http:// or https:// URL")
+    lock_address = Key(URL, None)
+    unlock_address = Key(URL, None)
 
 
-State = Annotated[Union[LocalState, S3State, HttpState], Field(discriminator="backend")]
+class StateBackend:
+    """`state`: a mapping whose `backend` says which of the models above the rest of it is."""
+
+    models = {"local": LocalState, "s3": S3State, "http": HttpState}
+
+    def parse(self, value: Any, where: str, problems: Problems) -> Any:
+        allowed = "backend 'local', 's3' or 'http'"
+        backend = value.get("backend") if isinstance(value, dict) else None
+        if not isinstance(value, dict) or backend is None:
+            problems.add(where, f"needs {allowed} and that backend's keys")
+        elif not isinstance(backend, str) or backend not in self.models:
+            problems.add(where, f"{_show(backend)} is not allowed; allowed: {allowed}")
+        else:
+            return self.models[backend].parse(value, where, problems)
+        return INVALID
 
 
 class Env(Model):
     """One environment: one cluster, its state beside env.yaml in .congress-tf/<name>/."""
-    name: Name | None = None
-    cloud: CloudName | None = None
-    name_prefix: Name = "congress"
-    image: NameOrId
-    flavors: Flavors
-    key_pair: KeyPairName | None = None
-    ssh_authorized_keys: Annotated[list[SshKey], Field(max_length=32)] = []
-    network: Network
-    admin_cidrs: CidrList = []
-    allowed_client_cidrs: CidrList = []
-    policy_engine_count: Annotated[int, Field(ge=2, le=64, strict=True)] = 2
-    server_group_policy: Literal["anti-affinity", "soft-anti-affinity"] = "anti-affinity"
-    backing: Backing = Backing()
-    lb_provider: Literal["octavia", "haproxy", "auto"] = "auto"
-    api_port: ApiPort = 1789
-    lb_persistence: Literal["SOURCE_IP", "HTTP_COOKIE"] = "SOURCE_IP"
-    haproxy_tls: HaproxyTls | None = None
-    floating_ip_pool: NameOrId | None = None
-    health_check: HealthCheck = HealthCheck()
-    auth_strategy: Literal["keystone", "noauth"] = "keystone"
-    keystone: Keystone = Keystone()
-    datasource_sync_period: Seconds = 5
-    datasource_monitor: DatasourceMonitor = DatasourceMonitor()
-    congress_install: CongressInstall = CongressInstall()
-    fencing: Fencing | None = None
-    octavia_tls: OctaviaTls | None = None
-    catalog: Catalog = Catalog()
-    state: State = LocalState()
+    name = Key(NAME, None)
+    cloud = Key(CLOUD_NAME, None)
+    name_prefix = Key(NAME, "congress")
+    image = Key(NAME_OR_ID, hint="a Glance image name or ID (a Debian 12 cloud image)")
+    flavors = Key(Flavors)
+    key_pair = Key(KEY_PAIR_NAME, None)
+    ssh_authorized_keys = Key(ListOf(SSH_KEY, at_most=32), ())
+    network = Key(Network)
+    admin_cidrs = Key(CIDR_LIST, ())
+    allowed_client_cidrs = Key(CIDR_LIST, ())
+    policy_engine_count = Key(integer(2, 64), 2)
+    server_group_policy = Key(one_of("anti-affinity", "soft-anti-affinity"), "anti-affinity")
+    backing = Key(Backing, Backing())
+    lb_provider = Key(one_of("octavia", "haproxy", "auto"), "auto")
+    api_port = Key(API_PORT, 1789)
+    lb_persistence = Key(one_of("SOURCE_IP", "HTTP_COOKIE"), "SOURCE_IP")
+    haproxy_tls = Key(HaproxyTls, None)
+    floating_ip_pool = Key(NAME_OR_ID, None)
+    health_check = Key(HealthCheck, HealthCheck())
+    auth_strategy = Key(one_of("keystone", "noauth"), "keystone")
+    keystone = Key(Keystone, Keystone())
+    datasource_sync_period = Key(SECONDS, 5)
+    datasource_monitor = Key(DatasourceMonitor, DatasourceMonitor())
+    congress_install = Key(CongressInstall, CongressInstall())
+    fencing = Key(Fencing, None)
+    octavia_tls = Key(OctaviaTls, None)
+    catalog = Key(Catalog, Catalog())
+    state = Key(StateBackend(), LocalState())
 
-    @model_validator(mode="after")
-    def _keystone(self) -> "Env":
+    def conflicts(self) -> Iterator[str]:
         if self.auth_strategy == "keystone" and self.keystone.auth_url is None:
-            raise ValueError("auth_strategy keystone needs keystone.auth_url "
-                             "(or set auth_strategy: noauth for a lab)")
-        return self
-
-    @model_validator(mode="after")
-    def _octavia_tls(self) -> "Env":
-        if self.octavia_tls is None:
-            return self
-        if self.lb_provider != "octavia":
-            raise ValueError(f"octavia_tls needs lb_provider: octavia (it is {self.lb_provider}; auto may choose "
-                             "haproxy, which has no Barbican listener)")
-        if self.octavia_tls.redirect_port == self.api_port:
-            raise ValueError(f"octavia_tls.redirect_port must differ from api_port ({self.api_port}): the HTTPS "
-                             "listener is there; plain HTTP is redirected from redirect_port")
-        return self
-
-    @model_validator(mode="after")
-    def _haproxy_tls(self) -> "Env":
+            yield "auth_strategy keystone needs keystone.auth_url (or set auth_strategy: noauth for a lab)"
+        if self.octavia_tls is not None and self.lb_provider != "octavia":
+            yield (f"octavia_tls needs lb_provider: octavia (it is {self.lb_provider}; auto may choose haproxy, "
+                   "which has no Barbican listener)")
+        elif self.octavia_tls is not None and self.octavia_tls.redirect_port == self.api_port:
+            yield (f"octavia_tls.redirect_port must differ from api_port ({self.api_port}): the HTTPS listener is "
+                   "there; plain HTTP is redirected from redirect_port")
         if self.haproxy_tls is not None and self.lb_provider != "haproxy":
-            raise ValueError(f"haproxy_tls needs lb_provider: haproxy (it is {self.lb_provider}; with Octavia, "
-                             "octavia_tls names a Barbican certificate container)")
-        return self
-
-    @model_validator(mode="after")
-    def _reachable(self) -> "Env":
+            yield (f"haproxy_tls needs lb_provider: haproxy (it is {self.lb_provider}; with Octavia, octavia_tls "
+                   "names a Barbican certificate container)")
         if self.floating_ip_pool is not None and self.network.existing_network is None \
                 and self.network.external_network is None:
-            raise ValueError("floating_ip_pool needs a router from the cluster subnet to that pool: set "
-                             "network.external_network (the pool's network), or remove floating_ip_pool")
+            yield ("floating_ip_pool needs a router from the cluster subnet to that pool: set "
+                   "network.external_network (the pool's network), or remove floating_ip_pool")
+        yield from self._external_hosts_outside_the_cluster()
+
+    def _external_hosts_outside_the_cluster(self) -> Iterator[str]:
         subnet = ipaddress.IPv4Network(self.network.cidr)
         hosts = {"backing.database.host": [self.backing.database.host] if self.backing.database else [],
                  "backing.rabbitmq.hosts": self.backing.rabbitmq.hosts if self.backing.rabbitmq else []}
@@ -531,9 +711,8 @@ class Env(Model):
                 address = ipaddress.IPv4Address(host)
                 offset = int(address) - int(subnet.network_address)
                 if address in subnet and (offset < 1 or 10 <= offset <= 199 or address == subnet.broadcast_address):
-                    raise ValueError(f"{key}: {address} is one of the cluster subnet's own addresses (hosts .10 to "
-                                     ".199 are congress-tf's nodes and VIP): give the address of the external server")
-        return self
+                    yield (f"{key}: {address} is one of the cluster subnet's own addresses (hosts .10 to .199 are "
+                           "congress-tf's nodes and VIP): give the address of the external server")
 
     def needs_cloud(self) -> bool:
         """True when a name must be looked up or the LB provider chosen from the catalog."""
@@ -542,7 +721,7 @@ class Env(Model):
         return self.lb_provider == "auto" or any(v is not None and not is_id(v) for v in names)
 
 
-# --- loading and error reporting ---------------------------------------------------------------
+# --- loading ---------------------------------------------------------------------------------------
 
 def load(path: str | Path) -> tuple[Env, str]:
     """The validated environment and its name (env.yaml's `name`, else the file's stem)."""
@@ -560,13 +739,13 @@ def load(path: str | Path) -> tuple[Env, str]:
                                   + _odd_spaces(path, mark)]) from None
     if not isinstance(data, dict):
         raise EnvFileError(path, ["must be a mapping of keys such as image, flavors, network (see `congress-tf init`)"])
-    try:
-        env = Env.model_validate(data)
-    except ValidationError as exc:
-        found = problems(exc, data)
+    problems = Problems()
+    env = Env.parse(data, "", problems)
+    if problems:
+        found = list(dict.fromkeys(problems))
         shown = found[:MAX_PROBLEMS] + ([f"... and {len(found) - MAX_PROBLEMS} more problem(s) not shown"]
                                        if len(found) > MAX_PROBLEMS else [])
-        raise EnvFileError(path, shown, total=len(found)) from None
+        raise EnvFileError(path, shown, total=len(found))
     name = env.name or path.stem
     if not NAME_RE.fullmatch(name):
         raise EnvFileError(path, [f"name: the file name {_show(path.stem)} is not usable as the environment's name; "
@@ -589,154 +768,6 @@ def _odd_spaces(path: Path, mark: Any) -> str:
     return ""
 
 
-MAX_PROBLEMS = 20
-# Keys whose values may be secrets pasted in the wrong place: never shown in a message.
-_NOT_SHOWN = ("password_env",)
-
-
-def problems(exc: ValidationError, data: Any) -> list[str]:
-    """One line per error: `field: what is wrong (what is allowed)`."""
-    lines, listed = [], set()
-    for err in exc.errors(include_url=False):
-        loc = [p for p in err["loc"] if not _is_union_tag(p)]
-        field = _dotted(loc)
-        message = _message(err, loc, data)
-        if err["type"] == "extra_forbidden":  # the allowed keys once per mapping, not once per unknown key
-            parent = _dotted(loc[:-1])
-            if parent in listed:
-                message = message.split("allowed keys here:")[0].rstrip("; ") + " (allowed keys: as above)"
-            listed.add(parent)
-        lines.append(f"{field}: {message}" if field else message)
-    return list(dict.fromkeys(lines))
-
-
-def _is_union_tag(part: Any) -> bool:
-    # Discriminated unions add the tag ('s3') and pydantic adds validator names to the location.
-    return isinstance(part, str) and (part in ("local", "s3", "http") or part.startswith("function-"))
-
-
-def _dotted(loc: list[Any]) -> str:
-    out = ""
-    for part in loc:
-        part = part if isinstance(part, int) else str(part)[:40]
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
-    return out
-
-
-def _message(err: dict[str, Any], loc: list[Any], data: Any = None) -> str:
-    kind, msg, given = err["type"], err["msg"], err.get("input")
-    shown = "the value (not shown)" if any(str(p) in _NOT_SHOWN for p in loc) else _show(given)
-    if kind == "extra_forbidden":
-        allowed = _fields_at(loc[:-1], data)
-        key = str(loc[-1])
-        close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-        hint = f"did you mean {close[0]!r}? " if close else ""
-        if re.search(r"pass|secret|token|key$", key, re.I) and "password_env" in allowed:
-            hint += "passwords never go in env.yaml: name the environment variable holding one in password_env; "
-        return f"unknown key; {hint}allowed keys here: {', '.join(allowed)}"
-    if kind == "missing":
-        keys = _fields_at(loc, data)
-        hint = _REQUIRED.get(str(loc[-1]) if loc else "") or (f"a mapping with keys: {', '.join(keys)}" if keys else "")
-        return "required, missing" + (f": give {hint}" if hint else "")
-    if isinstance(given, strict_yaml.Ambiguous):
-        return _ambiguous(given, kind, loc)
-    if kind == "literal_error":
-        expected = err.get("ctx", {}).get("expected", "")
-        return f"{shown} is not allowed; allowed: {expected}"
-    if kind == "union_tag_invalid":
-        return f"{_show(given.get('backend')) if isinstance(given, dict) else ''} is not " \
-               "allowed; allowed: backend 'local', 's3' or 'http'"
-    if kind == "union_tag_not_found":
-        return "needs backend: 'local', 's3' or 'http'"
-    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
-        return f"{shown}: {_lower(msg)}{_range(loc)}"
-    if kind in ("int_type", "int_parsing", "int_from_float"):
-        return f"{shown} is not a whole number{_range(loc)}"
-    if kind in ("string_type",):
-        quote = " (quote it if you mean that text)" if isinstance(given, (int, float, bool)) else ""
-        return f"{shown} is not a string{quote}"
-    if kind in ("list_type",):
-        return f"must be a list, not {type(given).__name__}"
-    if kind == "too_long":
-        return f"holds {err.get('ctx', {}).get('actual_length')} items; at most {err.get('ctx', {}).get('max_length')}"
-    if kind in ("model_type", "model_attributes_type", "dict_type"):
-        return f"must be a mapping with keys: {', '.join(_fields_at(loc, data))}"
-    if kind == "bool_type" or kind == "bool_parsing":
-        return f"{shown} is not true or false"
-    if kind == "value_error":
-        return msg.removeprefix("Value error, ")
-    return msg
-
-
-def _ambiguous(given: strict_yaml.Ambiguous, kind: str, loc: list[Any]) -> str:
-    """A YAML 1.1 surprise (010 -> 8, on -> true, 2024-01-01 -> a date) where a string or number belongs."""
-    said = f"YAML reads {_show(given.text)} as {given.reading}"
-    if kind.startswith("int") or kind.startswith("greater") or kind.startswith("less"):
-        return f"{said}: write a plain decimal number without leading zeros{_range(loc)}"
-    if kind.startswith("bool"):
-        return f"{said}: write true or false"
-    return f"{said}: quote it ({_show(given.text)}) to mean that text"
-
-
-def _lower(msg: str) -> str:
-    return msg[:1].lower() + msg[1:]
-
-
-_REQUIRED = {
-    "image": "a Glance image name or ID (a Debian 12 cloud image)",
-    "default": "a Nova flavor name or ID",
-    "cidr": "an IPv4 CIDR, /24 or larger, such as 10.20.0.0/24",
-    "host": "a host name or IP address",
-    "auth_url": "an http:// or https:// URL",
-    "username": "a user name", "project_name": "a project name",
-    "bucket": "the S3 bucket name", "key": "the object key of the state, e.g. congress/prod.tfstate",
-    "address": "an http:// or https:// URL",
-}
-
-_RANGES = {"policy_engine_count": "2 to 64", "api_port": "1024 to 65535", "port": "1 to 65535",
-           "redirect_port": "1 to 65535",
-           "fall": "1 to 10", "rise": "1 to 10"}
-
-
-def _range(loc: list[Any]) -> str:
-    name = str(loc[-1]) if loc else ""
-    if name in _RANGES:
-        return f" (allowed: {_RANGES[name]})"
-    if name.endswith("_s") or name == "datasource_sync_period":
-        return " (allowed: whole seconds from 1 to 3600)"
-    return ""
-
-
-def _fields_at(loc: list[Any], data: Any = None) -> list[str]:
-    """The keys a mapping at `loc` may hold (for `state:`, those of the backend `data` names there)."""
-    model: Any = Env
-    for part in loc:
-        data = data[part] if isinstance(data, (dict, list)) and _has(data, part) else None
-        if isinstance(part, int):
-            continue
-        field = getattr(model, "model_fields", {}).get(part)
-        if field is None:
-            return []
-        model = _model_of(field.annotation, data)
-    return list(getattr(model, "model_fields", {}))
-
-
-def _has(data: dict | list, part: Any) -> bool:
-    return part in data if isinstance(data, dict) else isinstance(part, int) and 0 <= part < len(data)
-
-
-def _model_of(annotation: Any, data: Any = None) -> Any:
-    """The model an annotation holds; in a union of models, the one whose `backend` `data` names."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    found = [m for m in map(_model_of, getattr(annotation, "__args__", ())) if m is not None]
-    for model in found:
-        tag = model.model_fields.get("backend")
-        if isinstance(data, dict) and tag is not None and data.get("backend") in getattr(tag.annotation, "__args__", ()):
-            return model
-    return found[0] if found else None
-
-
 # --- to Terraform --------------------------------------------------------------------------------
 
 def tfvars(env: Env, ids: dict[str, str | None], lb_provider: str) -> dict[str, Any]:
@@ -753,7 +784,7 @@ def tfvars(env: Env, ids: dict[str, str | None], lb_provider: str) -> dict[str, 
     for key in ("existing_network", "existing_subnet", "external_network"):
         if getattr(env.network, key) is not None:
             network[f"{key}_id"] = ids[key]
-    out: dict[str, Any] = {
+    return {
         "cloud": env.cloud,
         "name_prefix": env.name_prefix,
         "image_id": ids["image"],
@@ -765,22 +796,21 @@ def tfvars(env: Env, ids: dict[str, str | None], lb_provider: str) -> dict[str, 
         "allowed_client_cidrs": list(env.allowed_client_cidrs),
         "policy_engine_count": env.policy_engine_count,
         "server_group_policy": env.server_group_policy,
-        "backing": env.backing.model_dump(exclude_none=True),
+        "backing": env.backing.as_dict(drop_none=True),
         "lb_provider": lb_provider,
         "api_port": env.api_port,
         "lb_persistence": env.lb_persistence,
         "floating_ip_pool": env.floating_ip_pool,
-        "health_check": env.health_check.model_dump(),
+        "health_check": env.health_check.as_dict(),
         "auth_strategy": env.auth_strategy,
-        "keystone": env.keystone.model_dump(exclude={"password_env"}, exclude_none=True),
+        "keystone": env.keystone.as_dict(drop=("password_env",), drop_none=True),
         "datasource_sync_period": env.datasource_sync_period,
-        "datasource_monitor": env.datasource_monitor.model_dump(),
-        "congress_install": env.congress_install.model_dump(),
-        "fencing": env.fencing.model_dump(exclude={"password_env"}) if env.fencing else None,
-        "octavia_tls": env.octavia_tls.model_dump() if env.octavia_tls else None,
-        "catalog": env.catalog.model_dump(),
+        "datasource_monitor": env.datasource_monitor.as_dict(),
+        "congress_install": env.congress_install.as_dict(),
+        "fencing": env.fencing.as_dict(drop=("password_env",)) if env.fencing else None,
+        "octavia_tls": env.octavia_tls.as_dict() if env.octavia_tls else None,
+        "catalog": env.catalog.as_dict(),
     }
-    return out
 
 
 def given_ids(env: Env) -> dict[str, str | None]:

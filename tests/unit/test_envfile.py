@@ -40,7 +40,7 @@ def test_problems_are_collected_and_reported_together(tmp_path):
     assert any(p.startswith("flavors.backng: unknown key; did you mean 'backing'?") for p in problems)
     assert any(p.startswith("network.cidr:") and "/24 or larger" in p for p in problems)
     assert any(p.startswith("lb_provider: 'nginx' is not allowed") for p in problems)
-    assert any(p.startswith("policy_engine_count: 1:") and "2 to 64" in p for p in problems)
+    assert any(p.startswith("policy_engine_count: 1 is out of range") and "2 to 64" in p for p in problems)
 
 
 def test_environment_name_defaults_to_the_file_stem(tmp_path):
