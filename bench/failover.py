@@ -44,7 +44,7 @@ from checks import (api_answers, api_ok, create_policy, ds_node_host, ds_node_ru
 from congress_runtime import install_congress_venv  # noqa: E402
 from congress_tf.rollout import admin_socket, haproxy_stats  # noqa: E402
 from day2 import runner  # noqa: E402
-from galera import GALERA_EXAMPLE, GALERA_OVERRIDES, GaleraDrill, writes_during  # noqa: E402
+from galera import GALERA_EXAMPLE, GALERA_OVERRIDES, GaleraDrill, acknowledged_writes, writes_during  # noqa: E402
 from harness import PLAN_OVERRIDES, Cluster, wait_for_deletions  # noqa: E402
 from outage import write_outage_s  # noqa: E402
 from traffic import Traffic  # noqa: E402
@@ -68,7 +68,7 @@ def db_failover_s(venv: Path) -> float:
         writer = galera.members[0]
         writer.sql("CREATE TABLE IF NOT EXISTS congress.failover_probe (n INT PRIMARY KEY)")
         events, fault_time = writes_during(galera, 20, 5, lambda: galera.power_off(writer))
-        resumed = write_outage_s([e["t"] for e in events if "ok" in e], fault_time)
+        resumed = write_outage_s([e["t"] for e in acknowledged_writes(events)], fault_time)
         if resumed is None:
             raise SystemExit(f"no write acknowledged after the Galera writer went: {events[-3:]}")
         return resumed

@@ -340,6 +340,11 @@ def writes_during(galera: GaleraDrill, seconds: float, fault_at: float, fault, f
     return [json.loads(line) for line in out.splitlines()], fault_time
 
 
+def acknowledged_writes(events: list[dict]) -> list[dict]:
+    """The attempts of writes_during that the database acknowledged: {"t", "ok": the row}."""
+    return [e for e in events if "ok" in e]
+
+
 def run_writer(venv: Path, conn_args: dict, seconds: float, first: int = 1) -> subprocess.Popen:
     """Rows first, first + 1, ... written for `seconds`; a JSON line per attempt on stdout."""
     return subprocess.Popen([str(venv / "bin" / "python"), "-c", WRITER, json.dumps(conn_args), str(seconds),

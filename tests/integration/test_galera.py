@@ -10,7 +10,7 @@ import time
 
 import pytest
 from drill import wait_for
-from galera import writes_during
+from galera import acknowledged_writes, writes_during
 from outage import write_outage_s
 
 pytestmark = pytest.mark.integration
@@ -35,7 +35,7 @@ def test_writer_power_off_loses_no_acknowledged_write_and_writes_resume_within_1
     writer, survivor = galera.members[0], galera.members[1]
     writer.sql("CREATE TABLE IF NOT EXISTS congress.failover_probe (n INT PRIMARY KEY)")
     events, fault_time = writes_during(galera, 30, 5, lambda: galera.power_off(writer))
-    ok = [e for e in events if "ok" in e]
+    ok = acknowledged_writes(events)
     db_failover_s = write_outage_s([e["t"] for e in ok], fault_time)
     assert any(e["t"] < fault_time for e in ok) and db_failover_s is not None, events[-5:]
     failed = [e for e in events if "err" in e]
@@ -61,7 +61,7 @@ def test_all_three_down_at_once_come_back_by_themselves(galera, acknowledged):
         present = {int(n) for n in member.sql("SELECT n FROM congress.failover_probe").split()}
         assert acknowledged <= present, member.name
     events, _ = writes_during(galera, 3, 0, lambda: None, first=max(acknowledged) + 1)
-    written_after = {e["ok"] for e in events if "ok" in e}
+    written_after = {e["ok"] for e in acknowledged_writes(events)}
     assert written_after, events[-3:]
     acknowledged.update(written_after)   # the next test's writes start after these keys, not on them
 
@@ -78,7 +78,7 @@ def test_writer_lost_before_a_full_outage_comes_back_with_galera_recover(galera,
     wait_for("the two others synced without it", lambda: all(m.synced() and m.status("wsrep_cluster_size") == "2"
                                                             for m in survivors), 60)
     events, _ = writes_during(galera, 3, 0, lambda: None, first=max(acknowledged) + 1)
-    written_without_lost = {e["ok"] for e in events if "ok" in e}
+    written_without_lost = {e["ok"] for e in acknowledged_writes(events)}
     assert written_without_lost, events[-3:]
     acknowledged.update(written_without_lost)
     for member in survivors:

@@ -93,8 +93,12 @@ def recover_galera(cluster, dbs) -> str:
     return f"by galera-recover.sh (seqnos {seqnos}, bootstrapped on {best.name})"
 
 
+def rabbit_name(vm) -> str:
+    return f"rabbit@{vm.ip}"
+
+
 def rabbit_names(vms) -> set[str]:
-    return {f"rabbit@{vm.ip}" for vm in vms}
+    return {rabbit_name(vm) for vm in vms}
 
 
 def rabbit_running(cluster, vm) -> set[str]:
@@ -122,7 +126,7 @@ def short_queues(cluster, members: set[str]) -> list[dict]:
 def busiest_rabbit(cluster):
     """The RabbitMQ VM leading most of Congress's quorum queues."""
     leaders = [q.get("leader") for q in rabbit_queues(cluster)]
-    return max(backing_vms(cluster, "mq"), key=lambda vm: leaders.count(*rabbit_names([vm])))
+    return max(backing_vms(cluster, "mq"), key=lambda vm: leaders.count(rabbit_name(vm)))
 
 
 def wait_password_datasource_served(cluster):
