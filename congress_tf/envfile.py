@@ -18,6 +18,7 @@ No click here and no I/O beyond reading the file: the CLI and the tests call it 
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import re
 from collections.abc import Callable, Iterator
@@ -433,8 +434,6 @@ class Model:
 
     @classmethod
     def _unknown(cls, name: str, first: bool) -> str:
-        import difflib
-
         close = difflib.get_close_matches(name, cls.keys, n=1, cutoff=0.6)
         hint = f"did you mean {close[0]!r}? " if close else ""
         if re.search(r"pass|secret|token|key$", name, re.I) and "password_env" in cls.keys:
